@@ -1,0 +1,148 @@
+//! A sans-IO STUN binding server (RFC 8489 §6.3, §8).
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use bytes::Bytes;
+use log::debug;
+use weft_proto::{Received, Redacted, Transmit};
+
+use crate::wire::attr::{Attribute, ErrorCode};
+use crate::wire::{Class, Message, Method};
+
+/// Settings of a [`Server`].
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// The SOFTWARE attribute put in every response, if any.
+    pub software: Option<String>,
+    /// Always add FINGERPRINT to responses. Without it, a response carries FINGERPRINT only
+    /// when its request did.
+    pub fingerprint: bool,
+    /// The most responses queued before [`Server::poll_transmit`] drains them; more are
+    /// dropped and counted.
+    pub max_queue: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            software: None,
+            fingerprint: true,
+            max_queue: 1024,
+        }
+    }
+}
+
+/// Counters of a [`Server`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerStats {
+    /// Binding requests answered with a success response.
+    pub binding_requests: u64,
+    /// Requests answered with an error response (420, 400).
+    pub error_responses: u64,
+    /// Binding indications received (keepalives; never answered).
+    pub indications: u64,
+    /// Datagrams dropped: not STUN, malformed, responses, or while the queue was full.
+    pub dropped: u64,
+}
+
+/// Answers Binding requests with the requester's reflexive address.
+///
+/// Stateless apart from its output queue: each request is answered on its own, so it needs
+/// no timer. A request that carries unknown comprehension-required attributes gets 420 with
+/// UNKNOWN-ATTRIBUTES (RFC 8489 §6.3.1); a request for another method gets 400. Malformed
+/// input is dropped and counted, never answered, so the server cannot be used to reflect
+/// garbage.
+#[derive(Debug)]
+pub struct Server {
+    config: ServerConfig,
+    transmits: VecDeque<Transmit>,
+    stats: ServerStats,
+}
+
+impl Server {
+    /// A server with an empty queue.
+    pub fn new(config: ServerConfig) -> Self {
+        Server {
+            config,
+            transmits: VecDeque::new(),
+            stats: ServerStats::default(),
+        }
+    }
+
+    /// Feeds one received datagram (or one framed message on a stream).
+    pub fn handle_input(&mut self, _now: Instant, input: Received) {
+        let msg = match Message::decode(&input.payload) {
+            Ok(m) => m,
+            Err(e) => {
+                debug!("stun server: dropped from {}: {e}", Redacted(input.source));
+                self.stats.dropped += 1;
+                return;
+            }
+        };
+        match msg.class {
+            Class::Request => {}
+            Class::Indication => {
+                self.stats.indications += 1;
+                return;
+            }
+            Class::Success | Class::Error => {
+                self.stats.dropped += 1;
+                return;
+            }
+        }
+        if self.transmits.len() >= self.config.max_queue {
+            self.stats.dropped += 1;
+            return;
+        }
+        let unknown = msg.unknown_comprehension_required(&[]);
+        let mut resp;
+        if !unknown.is_empty() {
+            resp = Message::new(Class::Error, msg.method, msg.transaction_id)
+                .with(Attribute::ErrorCode(ErrorCode::UNKNOWN_ATTRIBUTE))
+                .with(Attribute::UnknownAttributes(unknown));
+            self.stats.error_responses += 1;
+        } else if msg.method != Method::BINDING {
+            resp = Message::new(Class::Error, msg.method, msg.transaction_id)
+                .with(Attribute::ErrorCode(ErrorCode::BAD_REQUEST));
+            self.stats.error_responses += 1;
+        } else {
+            resp = Message::new(Class::Success, Method::BINDING, msg.transaction_id)
+                .with(Attribute::XorMappedAddress(input.source));
+            self.stats.binding_requests += 1;
+        }
+        if let Some(s) = self.config.software.as_deref() {
+            resp.push(Attribute::Software(s));
+        }
+        let fp = self.config.fingerprint
+            || msg
+                .attributes
+                .iter()
+                .any(|a| matches!(a, Attribute::Fingerprint(_)));
+        let bytes = match resp.to_vec(None, fp) {
+            Ok(b) => b,
+            Err(e) => {
+                // Only a SOFTWARE longer than the RFC allows gets here: a configuration error.
+                log::warn!("stun server: cannot encode response: {e}");
+                self.stats.dropped += 1;
+                return;
+            }
+        };
+        self.transmits.push_back(Transmit {
+            source: input.destination,
+            destination: input.source,
+            transport: input.transport,
+            payload: Bytes::from(bytes),
+        });
+    }
+
+    /// The next response to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.transmits.pop_front()
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> ServerStats {
+        self.stats
+    }
+}
