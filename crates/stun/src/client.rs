@@ -458,3 +458,263 @@ pub(crate) fn os_seed() -> [u8; 32] {
     openssl::rand::rand_bytes(&mut seed).expect("OS entropy must be available for STUN ids");
     seed
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::server::{Server, ServerConfig};
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    fn client() -> Client {
+        Client::new(ClientConfig {
+            rng_seed: Some([3; 32]),
+            ..Default::default()
+        })
+    }
+
+    /// Runs the client alone until its transaction times out; returns the send times.
+    fn send_times(c: &mut Client, start: Instant) -> (Vec<Duration>, Duration) {
+        let mut times = Vec::new();
+        let mut now = start;
+        loop {
+            while c.poll_transmit().is_some() {
+                times.push(now - start);
+            }
+            if let Some(Event::TimedOut { .. }) = c.poll_event() {
+                return (times, now - start);
+            }
+            now = c.poll_timeout().unwrap();
+            c.handle_timeout(now);
+        }
+    }
+
+    #[test]
+    fn retransmits_on_rfc8489_schedule_then_times_out() {
+        let mut c = client();
+        let t0 = Instant::now();
+        c.binding_request(
+            t0,
+            addr("10.0.0.1:1"),
+            addr("10.0.0.2:3478"),
+            Transport::Udp,
+        )
+        .unwrap();
+        let (times, end) = send_times(&mut c, t0);
+        let ms: Vec<u128> = times.iter().map(Duration::as_millis).collect();
+        assert_eq!(ms, vec![0, 500, 1500, 3500, 7500, 15500, 31500]);
+        assert_eq!(end, Duration::from_millis(39_500));
+        assert_eq!(c.stats().retransmissions, 6);
+        assert_eq!(c.stats().timeouts, 1);
+        assert_eq!(c.poll_timeout(), None);
+    }
+
+    #[test]
+    fn reliable_transport_sends_once_and_waits_ti() {
+        let mut c = client();
+        let t0 = Instant::now();
+        c.binding_request(
+            t0,
+            addr("10.0.0.1:1"),
+            addr("10.0.0.2:3478"),
+            Transport::Tcp,
+        )
+        .unwrap();
+        let (times, end) = send_times(&mut c, t0);
+        assert_eq!(times, vec![Duration::ZERO]);
+        assert_eq!(end, Duration::from_millis(39_500));
+    }
+
+    #[test]
+    fn handle_timeout_early_or_twice_is_a_no_op() {
+        let mut c = client();
+        let t0 = Instant::now();
+        c.binding_request(
+            t0,
+            addr("10.0.0.1:1"),
+            addr("10.0.0.2:3478"),
+            Transport::Udp,
+        )
+        .unwrap();
+        assert!(c.poll_transmit().is_some());
+        c.handle_timeout(t0 + Duration::from_millis(499));
+        assert!(c.poll_transmit().is_none());
+        c.handle_timeout(t0 + Duration::from_millis(500));
+        c.handle_timeout(t0 + Duration::from_millis(500));
+        assert!(c.poll_transmit().is_some());
+        assert!(c.poll_transmit().is_none());
+        // Time going backwards is clamped, not a panic.
+        c.handle_timeout(t0);
+        assert_eq!(c.poll_timeout(), Some(t0 + Duration::from_millis(1500)));
+    }
+
+    #[test]
+    fn response_ends_transaction_and_teaches_rto() {
+        let mut c = client();
+        let mut s = Server::new(ServerConfig::default());
+        let me = addr("10.0.0.1:1000");
+        let srv = addr("10.0.0.2:3478");
+        let t0 = Instant::now();
+        let id = c.binding_request(t0, me, srv, Transport::Udp).unwrap();
+        s.handle_input(t0, Received::from(c.poll_transmit().unwrap()));
+        let t1 = t0 + Duration::from_millis(40);
+        c.handle_input(t1, Received::from(s.poll_transmit().unwrap()));
+        match c.poll_event() {
+            Some(Event::Response {
+                id: got,
+                class,
+                rtt,
+                payload,
+                ..
+            }) => {
+                assert_eq!(got, id);
+                assert_eq!(class, Class::Success);
+                assert_eq!(rtt, Some(Duration::from_millis(40)));
+                assert_eq!(
+                    Message::decode(&payload).unwrap().mapped_address(),
+                    Some(me)
+                );
+            }
+            e => panic!("unexpected {e:?}"),
+        }
+        assert!(!c.is_pending(id));
+        assert_eq!(c.poll_timeout(), None);
+        // 40 ms RTT: SRTT + 4 RTTVAR = 120 ms, floored at the configured 500 ms.
+        assert_eq!(c.current_rto(srv.ip()), Duration::from_millis(500));
+        let mut fast = Client::new(ClientConfig {
+            rto: Duration::from_millis(50),
+            rng_seed: Some([4; 32]),
+            ..Default::default()
+        });
+        let id = fast.binding_request(t0, me, srv, Transport::Udp).unwrap();
+        let req = fast.poll_transmit().unwrap();
+        s.handle_input(t0, Received::from(req));
+        fast.handle_input(t1, Received::from(s.poll_transmit().unwrap()));
+        assert!(!fast.is_pending(id));
+        assert_eq!(fast.current_rto(srv.ip()), Duration::from_millis(120));
+        // Another server still starts from the configured value.
+        assert_eq!(
+            fast.current_rto(addr("10.9.9.9:1").ip()),
+            Duration::from_millis(50)
+        );
+        // After 10 minutes without samples the cache is stale.
+        fast.handle_timeout(t1 + Duration::from_secs(601));
+        assert_eq!(fast.current_rto(srv.ip()), Duration::from_millis(50));
+    }
+
+    #[test]
+    fn karn_rule_skips_rtt_of_retransmitted_requests() {
+        let mut c = client();
+        let mut s = Server::new(ServerConfig::default());
+        let t0 = Instant::now();
+        c.binding_request(
+            t0,
+            addr("10.0.0.1:1"),
+            addr("10.0.0.2:3478"),
+            Transport::Udp,
+        )
+        .unwrap();
+        let first = c.poll_transmit().unwrap();
+        c.handle_timeout(t0 + Duration::from_millis(500));
+        assert!(c.poll_transmit().is_some());
+        s.handle_input(t0, Received::from(first));
+        c.handle_input(
+            t0 + Duration::from_millis(600),
+            Received::from(s.poll_transmit().unwrap()),
+        );
+        assert!(matches!(
+            c.poll_event(),
+            Some(Event::Response { rtt: None, .. })
+        ));
+    }
+
+    #[test]
+    fn unmatched_and_malformed_input_is_dropped_and_counted() {
+        let mut c = client();
+        let t0 = Instant::now();
+        let rx = |payload: &'static [u8]| Received {
+            source: addr("10.0.0.2:3478"),
+            destination: addr("10.0.0.1:1"),
+            transport: Transport::Udp,
+            payload: Bytes::from_static(payload),
+        };
+        c.handle_input(t0, rx(b"not stun at all, just bytes"));
+        let stray = Message::new(Class::Success, Method::BINDING, TransactionId::new([5; 12]))
+            .to_vec(None, false)
+            .unwrap();
+        c.handle_input(
+            t0,
+            Received {
+                payload: stray.into(),
+                ..rx(b"")
+            },
+        );
+        let req = Message::new(Class::Request, Method::BINDING, TransactionId::new([6; 12]))
+            .to_vec(None, false)
+            .unwrap();
+        c.handle_input(
+            t0,
+            Received {
+                payload: req.into(),
+                ..rx(b"")
+            },
+        );
+        assert_eq!(c.stats().dropped, 3);
+        assert!(c.poll_event().is_none());
+    }
+
+    #[test]
+    fn start_rejects_misuse() {
+        let mut c = Client::new(ClientConfig {
+            max_transactions: 1,
+            rng_seed: Some([1; 32]),
+            ..Default::default()
+        });
+        let t0 = Instant::now();
+        let (a, b) = (addr("10.0.0.1:1"), addr("10.0.0.2:2"));
+        let ind = Message::new(
+            Class::Indication,
+            Method::BINDING,
+            TransactionId::new([1; 12]),
+        )
+        .to_vec(None, false)
+        .unwrap();
+        assert_eq!(
+            c.start(t0, a, b, Transport::Udp, ind.into()),
+            Err(Error::NotARequest)
+        );
+        assert_eq!(
+            c.start(t0, a, b, Transport::Udp, Bytes::from_static(b"junk")),
+            Err(Error::NotARequest)
+        );
+        let req = Message::new(Class::Request, Method::BINDING, TransactionId::new([1; 12]))
+            .to_vec(None, false)
+            .unwrap();
+        let req = Bytes::from(req);
+        let id = c.start(t0, a, b, Transport::Udp, req.clone()).unwrap();
+        assert_eq!(
+            c.start(t0, a, b, Transport::Udp, req),
+            Err(Error::DuplicateTransaction)
+        );
+        assert_eq!(
+            c.binding_request(t0, a, b, Transport::Udp),
+            Err(Error::TooManyTransactions(1))
+        );
+        assert!(c.cancel(id));
+        assert!(!c.cancel(id));
+        assert_eq!(c.poll_timeout(), None);
+    }
+
+    #[test]
+    fn transaction_ids_are_seeded_and_distinct() {
+        let mut a = client();
+        let mut b = client();
+        let ids: Vec<_> = (0..50).map(|_| a.new_transaction_id()).collect();
+        let again: Vec<_> = (0..50).map(|_| b.new_transaction_id()).collect();
+        assert_eq!(ids, again);
+        let unique: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len());
+    }
+}

@@ -146,3 +146,124 @@ impl Server {
         self.stats
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::TransactionId;
+    use crate::wire::attr::AttrType;
+    use std::net::SocketAddr;
+    use weft_proto::Transport;
+
+    fn rx(payload: Vec<u8>) -> Received {
+        Received {
+            source: "[2001:db8::7]:40000".parse().unwrap(),
+            destination: "[2001:db8::1]:3478".parse().unwrap(),
+            transport: Transport::Udp,
+            payload: payload.into(),
+        }
+    }
+
+    fn answer(s: &mut Server, req: Message<'_>) -> Transmit {
+        s.handle_input(Instant::now(), rx(req.to_vec(None, false).unwrap()));
+        s.poll_transmit().expect("an answer")
+    }
+
+    const ID: TransactionId = TransactionId::new([8; 12]);
+
+    #[test]
+    fn answers_binding_with_xor_mapped_address() {
+        let mut s = Server::new(ServerConfig {
+            software: Some("weft test".into()),
+            ..Default::default()
+        });
+        let t = answer(&mut s, Message::new(Class::Request, Method::BINDING, ID));
+        let want: SocketAddr = "[2001:db8::7]:40000".parse().unwrap();
+        assert_eq!(t.destination, want);
+        assert_eq!(t.source, "[2001:db8::1]:3478".parse().unwrap());
+        let m = Message::decode(&t.payload).unwrap();
+        assert_eq!(
+            (m.class, m.method, m.transaction_id),
+            (Class::Success, Method::BINDING, ID)
+        );
+        assert_eq!(
+            m.get(AttrType::XOR_MAPPED_ADDRESS),
+            Some(&Attribute::XorMappedAddress(want))
+        );
+        assert_eq!(
+            m.get(AttrType::SOFTWARE),
+            Some(&Attribute::Software("weft test"))
+        );
+        assert!(m.get(AttrType::FINGERPRINT).is_some());
+        assert_eq!(s.stats().binding_requests, 1);
+    }
+
+    #[test]
+    fn unknown_required_attribute_gets_420_with_the_list() {
+        let mut s = Server::new(ServerConfig::default());
+        let req = Message::new(Class::Request, Method::BINDING, ID)
+            .with(Attribute::Unknown {
+                typ: AttrType(0x0042),
+                value: b"x",
+            })
+            .with(Attribute::Unknown {
+                typ: AttrType(0x8042),
+                value: b"optional",
+            });
+        let t = answer(&mut s, req);
+        let m = Message::decode(&t.payload).unwrap();
+        assert_eq!(m.class, Class::Error);
+        assert_eq!(m.error_code().unwrap().code, 420);
+        assert_eq!(
+            m.get(AttrType::UNKNOWN_ATTRIBUTES),
+            Some(&Attribute::UnknownAttributes(vec![0x42]))
+        );
+    }
+
+    #[test]
+    fn other_methods_get_400() {
+        let mut s = Server::new(ServerConfig {
+            fingerprint: false,
+            ..Default::default()
+        });
+        let t = answer(&mut s, Message::new(Class::Request, Method::ALLOCATE, ID));
+        let m = Message::decode(&t.payload).unwrap();
+        assert_eq!((m.class, m.method), (Class::Error, Method::ALLOCATE));
+        assert_eq!(m.error_code().unwrap().code, 400);
+        assert!(m.get(AttrType::FINGERPRINT).is_none());
+        assert_eq!(s.stats().error_responses, 1);
+    }
+
+    #[test]
+    fn indications_responses_and_garbage_are_not_answered() {
+        let mut s = Server::new(ServerConfig::default());
+        let now = Instant::now();
+        for class in [Class::Indication, Class::Success, Class::Error] {
+            let m = Message::new(class, Method::BINDING, ID)
+                .to_vec(None, false)
+                .unwrap();
+            s.handle_input(now, rx(m));
+        }
+        s.handle_input(now, rx(b"\x00\x01garbage".to_vec()));
+        assert!(s.poll_transmit().is_none());
+        assert_eq!(s.stats().indications, 1);
+        assert_eq!(s.stats().dropped, 3);
+    }
+
+    #[test]
+    fn full_queue_drops_and_counts() {
+        let mut s = Server::new(ServerConfig {
+            max_queue: 2,
+            ..Default::default()
+        });
+        let req = Message::new(Class::Request, Method::BINDING, ID)
+            .to_vec(None, false)
+            .unwrap();
+        for _ in 0..5 {
+            s.handle_input(Instant::now(), rx(req.clone()));
+        }
+        assert_eq!(s.stats().dropped, 3);
+        assert!(s.poll_transmit().is_some() && s.poll_transmit().is_some());
+        assert!(s.poll_transmit().is_none());
+    }
+}

@@ -244,3 +244,110 @@ impl fmt::Display for Uri {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Uri, UriError> {
+        s.parse()
+    }
+
+    #[test]
+    fn parses_and_formats_the_rfc_forms() {
+        let cases = [
+            (
+                "stun:example.org",
+                Scheme::Stun,
+                "example.org",
+                3478,
+                UriTransport::Udp,
+            ),
+            (
+                "stuns:example.org",
+                Scheme::Stuns,
+                "example.org",
+                5349,
+                UriTransport::Tcp,
+            ),
+            (
+                "stun:192.0.2.1:19302",
+                Scheme::Stun,
+                "192.0.2.1",
+                19302,
+                UriTransport::Udp,
+            ),
+            (
+                "turn:example.org?transport=tcp",
+                Scheme::Turn,
+                "example.org",
+                3478,
+                UriTransport::Tcp,
+            ),
+            (
+                "turns:Example.ORG:443",
+                Scheme::Turns,
+                "example.org",
+                443,
+                UriTransport::Tcp,
+            ),
+            (
+                "turns:example.org?transport=udp",
+                Scheme::Turns,
+                "example.org",
+                5349,
+                UriTransport::Udp,
+            ),
+            ("TURN:[::1]", Scheme::Turn, "[::1]", 3478, UriTransport::Udp),
+        ];
+        for (s, scheme, host, port, transport) in cases {
+            let u = parse(s).unwrap();
+            assert_eq!(u.scheme, scheme, "{s}");
+            assert_eq!(u.host.to_string(), host, "{s}");
+            assert_eq!(u.port(), port, "{s}");
+            assert_eq!(u.transport(), transport, "{s}");
+            assert_eq!(parse(&u.to_string()).unwrap(), u, "{s} round trip");
+        }
+    }
+
+    #[test]
+    fn rejects_what_the_rfcs_do_not_allow() {
+        assert_eq!(parse("http://example.org"), Err(UriError::Scheme));
+        assert_eq!(parse("example.org"), Err(UriError::Scheme));
+        assert_eq!(parse("stun:"), Err(UriError::MissingHost));
+        assert_eq!(parse("stun::3478"), Err(UriError::MissingHost));
+        assert_eq!(
+            parse("stun:exa mple.org"),
+            Err(UriError::Host("exa mple.org".into()))
+        );
+        assert_eq!(parse("stun:[::1"), Err(UriError::Host("[::1".into())));
+        assert_eq!(parse("stun:[zz::1]"), Err(UriError::Host("zz::1".into())));
+        assert_eq!(
+            parse("stun:host:99999"),
+            Err(UriError::Port("99999".into()))
+        );
+        assert_eq!(parse("stun:host:"), Err(UriError::Port("".into())));
+        assert_eq!(parse("stun:host:-1"), Err(UriError::Port("-1".into())));
+        assert_eq!(parse("stun:[::1]x"), Err(UriError::Port("x".into())));
+        assert_eq!(
+            parse("stun:host?transport=udp"),
+            Err(UriError::Query("transport=udp".into()))
+        );
+        assert_eq!(
+            parse("turn:host?transport=sctp"),
+            Err(UriError::Query("transport=sctp".into()))
+        );
+        assert!(matches!(
+            parse("turn://user@host"),
+            Err(UriError::Unexpected(_))
+        ));
+        assert!(matches!(
+            parse("turn:user@host"),
+            Err(UriError::Unexpected(_))
+        ));
+        assert!(matches!(
+            parse("turn:host/path"),
+            Err(UriError::Unexpected(_))
+        ));
+    }
+}

@@ -485,3 +485,284 @@ pub fn frame_len(buf: &[u8]) -> Option<usize> {
     }
     Some(HEADER_LEN + usize::from(u16::from_be_bytes([buf[2], buf[3]])))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ParseErrorKind as K;
+
+    fn tid() -> TransactionId {
+        TransactionId::new([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
+    }
+
+    fn binding() -> Vec<u8> {
+        Message::new(Class::Request, Method::BINDING, tid())
+            .with(Attribute::Software("weft"))
+            .to_vec(None, false)
+            .unwrap()
+    }
+
+    fn kind(b: &[u8]) -> K {
+        Message::decode(b).unwrap_err().kind
+    }
+
+    /// Appends a raw attribute and fixes the header length.
+    fn with_raw_attr(mut m: Vec<u8>, typ: u16, value: &[u8]) -> Vec<u8> {
+        m.extend_from_slice(&typ.to_be_bytes());
+        m.extend_from_slice(&(value.len() as u16).to_be_bytes());
+        m.extend_from_slice(value);
+        m.resize(HEADER_LEN + padded(m.len() - HEADER_LEN), 0);
+        let len = (m.len() - HEADER_LEN) as u16;
+        m[2..4].copy_from_slice(&len.to_be_bytes());
+        m
+    }
+
+    #[test]
+    fn message_type_bits_interleave_class_and_method() {
+        let m = Message::new(Class::Error, Method::new(0xfff).unwrap(), tid());
+        let b = m.to_vec(None, false).unwrap();
+        assert_eq!(&b[..2], &[0x3f, 0xff]);
+        let m = Message::new(Class::Success, Method::ALLOCATE, tid());
+        assert_eq!(&m.to_vec(None, false).unwrap()[..2], &[0x01, 0x03]);
+        let m = Message::new(Class::Indication, Method::SEND, tid());
+        assert_eq!(&m.to_vec(None, false).unwrap()[..2], &[0x00, 0x16]);
+        for class in [
+            Class::Request,
+            Class::Indication,
+            Class::Success,
+            Class::Error,
+        ] {
+            for method in [1u16, 3, 0x80, 0xabc, 0xfff] {
+                let m = Message::new(class, Method::new(method).unwrap(), tid());
+                let b = m.to_vec(None, false).unwrap();
+                let d = Message::decode(&b).unwrap();
+                assert_eq!((d.class, d.method), (class, m.method));
+            }
+        }
+    }
+
+    #[test]
+    fn truncated_header_is_rejected() {
+        let b = binding();
+        for n in 0..HEADER_LEN {
+            assert_eq!(kind(&b[..n]), K::TruncatedHeader);
+        }
+    }
+
+    #[test]
+    fn top_bits_set_is_not_stun() {
+        let mut b = binding();
+        b[0] |= 0x80;
+        assert_eq!(kind(&b), K::NotStun);
+        assert!(!is_stun(&b));
+    }
+
+    #[test]
+    fn bad_magic_cookie_is_rejected() {
+        let mut b = binding();
+        b[5] ^= 1;
+        assert_eq!(kind(&b), K::BadMagicCookie);
+        assert!(!is_stun(&b));
+    }
+
+    #[test]
+    fn wrong_lengths_are_rejected() {
+        let mut b = binding();
+        b[3] += 4;
+        assert_eq!(kind(&b), K::LengthMismatch);
+        let mut b = binding();
+        b[3] += 2;
+        assert_eq!(kind(&b), K::UnalignedLength);
+        let mut b = binding();
+        b.extend_from_slice(&[0; 4]);
+        assert_eq!(kind(&b), K::LengthMismatch);
+    }
+
+    #[test]
+    fn padding_lies_are_rejected() {
+        // SOFTWARE claims 8 bytes but the message holds only 4 after its header.
+        let mut b = binding();
+        b[23] = 8;
+        assert_eq!(kind(&b), K::TruncatedAttribute);
+        // A value length of 5 needs 8 bytes with padding; only 4 follow.
+        let mut b = binding();
+        b[23] = 5;
+        assert_eq!(kind(&b), K::TruncatedAttribute);
+        // An attribute header cut in half.
+        let mut b = binding();
+        b.extend_from_slice(&[0x80, 0x22]);
+        b.extend_from_slice(&[0, 0]);
+        b[3] += 4;
+        assert!(
+            Message::decode(&b).is_ok(),
+            "a 4-byte empty attribute is fine"
+        );
+    }
+
+    #[test]
+    fn bad_attribute_values_are_rejected() {
+        let cases: &[(u16, &[u8], K)] = &[
+            (0x0020, &[0, 1, 0, 0], K::BadAttributeLength),
+            (0x0020, &[0, 3, 0, 0, 1, 2, 3, 4], K::BadAddressFamily),
+            (0x0001, &[0, 2, 0, 0, 1, 2, 3, 4], K::BadAttributeLength),
+            (0x0006, &[0xff, 0xfe], K::InvalidUtf8),
+            (0x0008, &[0; 19], K::BadAttributeLength),
+            (0x001C, &[0; 12], K::BadAttributeLength),
+            (0x001C, &[0; 18], K::BadAttributeLength),
+            (0x001C, &[0; 36], K::BadAttributeLength),
+            (0x0009, &[0, 0, 2, 0], K::BadErrorCode),
+            (0x0009, &[0, 0, 4, 100], K::BadErrorCode),
+            (0x0009, &[0, 0, 4], K::BadAttributeLength),
+            (0x000A, &[0, 1, 0], K::BadAttributeLength),
+            (0x0024, &[0, 0, 1], K::BadAttributeLength),
+            (0x0025, &[0], K::BadAttributeLength),
+            (0x8029, &[0; 4], K::BadAttributeLength),
+            (0x001D, &[0, 2, 0, 4, 0, 0, 0, 0], K::BadValue),
+            (0x001D, &[0, 9, 0, 8, 0, 0, 0, 0], K::BadAttributeLength),
+            (0x8002, &[0, 1, 0], K::BadAttributeLength),
+            (0x001E, &[0; 31], K::BadAttributeLength),
+        ];
+        for (typ, value, want) in cases {
+            let b = with_raw_attr(binding(), *typ, value);
+            assert_eq!(kind(&b), *want, "attribute {typ:#06x} value {value:?}");
+        }
+        let long = vec![b'a'; attr::MAX_TEXT_LEN + 1];
+        assert_eq!(kind(&with_raw_attr(binding(), 0x8022, &long)), K::TooLong);
+        let long = vec![b'a'; attr::MAX_USERNAME_LEN + 1];
+        assert_eq!(kind(&with_raw_attr(binding(), 0x0006, &long)), K::TooLong);
+    }
+
+    #[test]
+    fn duplicate_integrity_attributes_are_rejected() {
+        let b = with_raw_attr(binding(), 0x0008, &[0; 20]);
+        let b2 = with_raw_attr(b.clone(), 0x0008, &[0; 20]);
+        assert_eq!(kind(&b2), K::DuplicateIntegrity);
+        let b = with_raw_attr(binding(), 0x001C, &[0; 32]);
+        let b2 = with_raw_attr(b, 0x001C, &[0; 32]);
+        assert_eq!(kind(&b2), K::DuplicateIntegrity);
+    }
+
+    #[test]
+    fn nothing_may_follow_fingerprint() {
+        let fp = Message::new(Class::Request, Method::BINDING, tid())
+            .to_vec(None, true)
+            .unwrap();
+        assert!(Message::decode(&fp).is_ok());
+        let fp_at = fp.len() - 8;
+        let mut b = with_raw_attr(fp, 0x8022, b"late");
+        // Make the FINGERPRINT itself valid for the longer message, so only the order is wrong.
+        let v = fingerprint(&b[..fp_at]);
+        b[fp_at + 4..fp_at + 8].copy_from_slice(&v.to_be_bytes());
+        assert_eq!(kind(&b), K::AfterFingerprint);
+    }
+
+    #[test]
+    fn wrong_fingerprint_is_rejected() {
+        let mut fp = Message::new(Class::Request, Method::BINDING, tid())
+            .to_vec(None, true)
+            .unwrap();
+        let n = fp.len();
+        fp[n - 1] ^= 1;
+        assert_eq!(kind(&fp), K::BadFingerprint);
+    }
+
+    #[test]
+    fn attributes_after_integrity_are_ignored() {
+        let key = IntegrityKey::short_term("pw").unwrap();
+        let signed = Message::new(Class::Request, Method::BINDING, tid())
+            .with(Attribute::Username("u"))
+            .to_vec(Some(Integrity::Sha1(&key)), false)
+            .unwrap();
+        let b = with_raw_attr(signed, 0x8022, b"injected");
+        let m = Message::decode(&b).unwrap();
+        assert_eq!(m.ignored_after_integrity(), 1);
+        assert!(m.get(AttrType::SOFTWARE).is_none());
+        // The MAC still covers what came before it.
+        m.verify(&key).unwrap();
+    }
+
+    #[test]
+    fn both_integrity_attributes_verify_and_sha256_is_preferred() {
+        let key = IntegrityKey::short_term("pw").unwrap();
+        let b = Message::new(Class::Request, Method::BINDING, tid())
+            .with(Attribute::Username("u"))
+            .to_vec(Some(Integrity::Both(&key)), true)
+            .unwrap();
+        let m = Message::decode(&b).unwrap();
+        m.verify(&key).unwrap();
+        // Corrupt the SHA-256 MAC only (and drop FINGERPRINT, which would catch it first):
+        // SHA-256 is the one checked, so verification fails although SHA-1 is intact.
+        let mut c = b[..b.len() - 8].to_vec();
+        let len = (c.len() - HEADER_LEN) as u16;
+        c[2..4].copy_from_slice(&len.to_be_bytes());
+        Message::decode(&c).unwrap().verify(&key).unwrap();
+        let n = c.len();
+        c[n - 1] ^= 1;
+        assert_eq!(
+            Message::decode(&c).unwrap().verify(&key),
+            Err(Error::IntegrityMismatch)
+        );
+    }
+
+    #[test]
+    fn truncated_sha256_integrity_verifies() {
+        let key = IntegrityKey::short_term("pw").unwrap();
+        for len in [16, 20, 24, 28, 32] {
+            let b = Message::new(Class::Request, Method::BINDING, tid())
+                .to_vec(Some(Integrity::Sha256 { key: &key, len }), true)
+                .unwrap();
+            Message::decode(&b).unwrap().verify(&key).unwrap();
+        }
+        let bad = Message::new(Class::Request, Method::BINDING, tid())
+            .to_vec(Some(Integrity::Sha256 { key: &key, len: 18 }), true);
+        assert_eq!(bad, Err(Error::BadTruncation(18)));
+    }
+
+    #[test]
+    fn verify_without_integrity_is_an_error() {
+        let b = binding();
+        let m = Message::decode(&b).unwrap();
+        let key = IntegrityKey::short_term("pw").unwrap();
+        assert_eq!(m.verify(&key), Err(Error::NoIntegrity));
+    }
+
+    #[test]
+    fn encode_enforces_rfc_limits() {
+        let long = "x".repeat(attr::MAX_USERNAME_LEN + 1);
+        let m =
+            Message::new(Class::Request, Method::BINDING, tid()).with(Attribute::Username(&long));
+        assert!(matches!(
+            m.to_vec(None, false),
+            Err(Error::ValueTooLong { .. })
+        ));
+        let m = Message::new(Class::Error, Method::BINDING, tid())
+            .with(Attribute::ErrorCode(attr::ErrorCode::new(299, "x")));
+        assert_eq!(m.to_vec(None, false), Err(Error::BadErrorCode(299)));
+        let big = vec![0u8; 0xffff];
+        let m = Message::new(Class::Indication, Method::SEND, tid()).with(Attribute::Unknown {
+            typ: AttrType(0x0013),
+            value: &big[..0xfff8],
+        });
+        assert_eq!(m.to_vec(None, true), Err(Error::MessageTooLarge));
+    }
+
+    #[test]
+    fn unknown_comprehension_required_attributes_are_listed() {
+        let b = with_raw_attr(binding(), 0x0013, b"data");
+        let b = with_raw_attr(b, 0xC001, b"opt");
+        let m = Message::decode(&b).unwrap();
+        assert_eq!(m.unknown_comprehension_required(&[]), vec![0x0013]);
+        assert!(
+            m.unknown_comprehension_required(&[AttrType(0x0013)])
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn frame_len_reads_the_header() {
+        let b = binding();
+        assert_eq!(frame_len(&b[..3]), None);
+        assert_eq!(frame_len(&b), Some(b.len()));
+        assert!(is_stun(&b));
+    }
+}
