@@ -19,11 +19,6 @@ macro_rules! serial {
                 $name(self.0.wrapping_add(1))
             }
 
-            /// Adds `n`, wrapping (RFC 1982 §3.1 allows `n` up to half the range).
-            pub fn add(self, n: $int) -> Self {
-                $name(self.0.wrapping_add(n))
-            }
-
             /// Whether `self` comes before `other` on the circle (RFC 1982 §3.2).
             pub fn is_before(self, other: Self) -> bool {
                 let d = other.0.wrapping_sub(self.0);
@@ -40,6 +35,15 @@ macro_rules! serial {
             /// At exactly half the range apart the result is the most negative value.
             pub fn diff(self, other: Self) -> $signed {
                 self.0.wrapping_sub(other.0) as $signed
+            }
+        }
+
+        impl std::ops::Add<$int> for $name {
+            type Output = $name;
+
+            /// Adds `n`, wrapping (RFC 1982 §3.1 allows `n` up to half the range).
+            fn add(self, n: $int) -> $name {
+                $name(self.0.wrapping_add(n))
             }
         }
 
@@ -164,7 +168,7 @@ mod tests {
         #[test]
         fn serial_order_matches_integer_order_within_half_range(a: u32, d in 1u32..0x8000_0000) {
             let x = Serial32(a);
-            let y = x.add(d);
+            let y = x + d;
             prop_assert!(x.is_before(y));
             prop_assert!(y.is_after(x));
             prop_assert_eq!(i64::from(y.diff(x)), i64::from(d));

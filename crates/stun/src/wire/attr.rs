@@ -312,7 +312,7 @@ impl<'a> Attribute<'a> {
                 })
             }
             AttrType::UNKNOWN_ATTRIBUTES => {
-                if v.len() % 2 != 0 {
+                if !v.len().is_multiple_of(2) {
                     return Err(bad_len());
                 }
                 Attribute::UnknownAttributes(
@@ -486,7 +486,7 @@ pub(crate) fn padded(n: usize) -> usize {
 }
 
 pub(crate) fn valid_sha256_truncation(n: usize) -> bool {
-    (16..=32).contains(&n) && n % 4 == 0
+    (16..=32).contains(&n) && n.is_multiple_of(4)
 }
 
 fn decode_text(v: &[u8], max: usize, at: usize) -> Result<&str, ParseError> {

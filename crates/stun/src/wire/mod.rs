@@ -262,7 +262,7 @@ impl<'a> Message<'a> {
         if u32::from_be_bytes([buf[4], buf[5], buf[6], buf[7]]) != MAGIC_COOKIE {
             return err(ParseErrorKind::BadMagicCookie, 4);
         }
-        if len % 4 != 0 {
+        if !len.is_multiple_of(4) {
             return err(ParseErrorKind::UnalignedLength, 2);
         }
         if buf.len() != HEADER_LEN + len {

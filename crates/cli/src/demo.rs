@@ -1,0 +1,267 @@
+//! `weft demo`: two peers on real loopback UDP.
+//!
+//! What weft can do end to end today: a STUN server, and two peers (alice and bob) that each
+//! own one UDP socket. Each peer learns its mapped address from the server, then both run
+//! Binding transactions at each other at once, each socket serving as STUN client and STUN
+//! server together (the sans-IO `Client` and `Server` composed by one task). Data channels and
+//! media join the demo as their crates land (see the README's status table).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+use tokio::net::UdpSocket;
+use tokio::sync::{oneshot, watch};
+use weft::proto::{Received, Transport};
+use weft::stun::{
+    Class, Client, ClientConfig, ClientEvent, Message, Server, ServerConfig, StunServer,
+    TransactionId,
+};
+
+/// Options of `weft demo`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Options {
+    /// Binding transactions each peer runs toward the other.
+    #[arg(long, default_value_t = 5000)]
+    pub transactions: u64,
+    /// Transactions each peer keeps in flight at once.
+    #[arg(long, default_value_t = 32)]
+    pub in_flight: u64,
+}
+
+/// Prints a timeline line, stamped with the time since the demo started.
+struct Timeline(Instant);
+
+impl Timeline {
+    fn say(&self, what: impl std::fmt::Display) {
+        println!("{:>9.3} ms  {what}", self.0.elapsed().as_secs_f64() * 1e3);
+    }
+}
+
+/// What one peer measured.
+#[derive(Debug, Default)]
+struct Report {
+    ok: u64,
+    timed_out: u64,
+    wrong_address: u64,
+    rtts: Vec<Duration>,
+    retransmissions: u64,
+    elapsed: Duration,
+}
+
+pub async fn run(opts: Options) -> anyhow::Result<()> {
+    if opts.transactions == 0 || opts.in_flight == 0 {
+        bail!("--transactions and --in-flight must be at least 1");
+    }
+    let tl = Timeline(Instant::now());
+    println!("weft demo: STUN over loopback UDP (data channels and media join as they land)");
+    let server = StunServer::udp(
+        "127.0.0.1:0".parse()?,
+        ServerConfig {
+            software: Some("weft demo server".into()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tl.say(format!(
+        "stun server listening on udp {}",
+        server.local_addr()
+    ));
+
+    let alice = UdpSocket::bind("127.0.0.1:0").await?;
+    let bob = UdpSocket::bind("127.0.0.1:0").await?;
+    for (name, socket) in [("alice", &alice), ("bob", &bob)] {
+        tl.say(format!("{name} bound udp {}", socket.local_addr()?));
+        let answer =
+            weft::stun::binding_request(socket, server.local_addr(), ClientConfig::default())
+                .await
+                .with_context(|| format!("{name}: discovery failed"))?;
+        let rtt = answer.rtt.map_or("n/a".to_string(), |r| {
+            format!("{:.3} ms", r.as_secs_f64() * 1e3)
+        });
+        tl.say(format!(
+            "{name} learnt its mapped address {} from the server (rtt {rtt}, {} request)",
+            answer.mapped, answer.requests_sent
+        ));
+        if answer.mapped != socket.local_addr()? {
+            bail!(
+                "{name}: server reported {} for {}",
+                answer.mapped,
+                socket.local_addr()?
+            );
+        }
+    }
+    let server_stats = server.shutdown().await?;
+    tl.say(format!(
+        "stun server stopped after {} binding requests",
+        server_stats.binding_requests
+    ));
+
+    let (a_addr, b_addr) = (alice.local_addr()?, bob.local_addr()?);
+    tl.say(format!(
+        "alice <-> bob: {} Binding transactions each way, {} in flight per peer",
+        opts.transactions, opts.in_flight
+    ));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (a_done, a_rx) = oneshot::channel();
+    let (b_done, b_rx) = oneshot::channel();
+    let a = tokio::spawn(peer(
+        alice,
+        b_addr,
+        opts.clone(),
+        [1; 32],
+        a_done,
+        stop_rx.clone(),
+    ));
+    let b = tokio::spawn(peer(bob, a_addr, opts.clone(), [2; 32], b_done, stop_rx));
+    let a_report = a_rx.await.context("alice stopped early")?;
+    tl.say(format!(
+        "alice finished her transactions in {:.1} ms",
+        ms(a_report.elapsed)
+    ));
+    let b_report = b_rx.await.context("bob stopped early")?;
+    tl.say(format!(
+        "bob finished his transactions in {:.1} ms",
+        ms(b_report.elapsed)
+    ));
+    let _ = stop_tx.send(true);
+    let a_answered = a.await??;
+    let b_answered = b.await??;
+    tl.say("both peers stopped");
+
+    println!();
+    println!("figures");
+    for (name, r, answered) in [
+        ("alice", &a_report, a_answered),
+        ("bob", &b_report, b_answered),
+    ] {
+        let mut rtts = r.rtts.clone();
+        rtts.sort();
+        let pct = |p: f64| rtts.get(((rtts.len() as f64 - 1.0) * p) as usize).copied();
+        let fmt = |d: Option<Duration>| {
+            d.map_or("n/a".into(), |d| format!("{:.1} us", d.as_secs_f64() * 1e6))
+        };
+        println!(
+            "  {name}: {} ok, {} timed out, {} wrong address, {} retransmissions; answered {} requests from the other peer",
+            r.ok, r.timed_out, r.wrong_address, r.retransmissions, answered
+        );
+        println!(
+            "  {name}: rtt min {} / p50 {} / p99 {} / max {}",
+            fmt(rtts.first().copied()),
+            fmt(pct(0.5)),
+            fmt(pct(0.99)),
+            fmt(rtts.last().copied())
+        );
+        println!(
+            "  {name}: {:.0} transactions/s",
+            r.ok as f64 / r.elapsed.as_secs_f64().max(1e-9)
+        );
+    }
+    let failed =
+        a_report.timed_out + b_report.timed_out + a_report.wrong_address + b_report.wrong_address;
+    if failed > 0 {
+        bail!("{failed} transactions failed");
+    }
+    println!("demo ok");
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// One peer: a STUN client toward `remote` and a STUN server for whoever asks, on one socket.
+/// Reports its own transactions through `done`, keeps answering until `stop`, and returns how
+/// many requests it answered.
+async fn peer(
+    socket: UdpSocket,
+    remote: SocketAddr,
+    opts: Options,
+    seed: [u8; 32],
+    done: oneshot::Sender<Report>,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<u64> {
+    let local = socket.local_addr()?;
+    let mut client = Client::new(ClientConfig {
+        rng_seed: Some(seed),
+        max_transactions: opts.in_flight as usize,
+        ..Default::default()
+    });
+    let mut server = Server::new(ServerConfig::default());
+    let mut report = Report::default();
+    let mut started_at: HashMap<TransactionId, Instant> = HashMap::new();
+    let mut done = Some(done);
+    let mut started = 0u64;
+    let t0 = weft::now();
+    let mut buf = vec![0u8; 2048];
+    let sleep = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(sleep);
+    loop {
+        while started < opts.transactions && (started_at.len() as u64) < opts.in_flight {
+            let now = weft::now();
+            let id = client.binding_request(now, local, remote, Transport::Udp)?;
+            started_at.insert(id, now);
+            started += 1;
+        }
+        while let Some(t) = client.poll_transmit().or_else(|| server.poll_transmit()) {
+            socket.send_to(&t.payload, t.destination).await?;
+        }
+        while let Some(ev) = client.poll_event() {
+            match ev {
+                ClientEvent::Response { id, payload, .. } => {
+                    let sent = started_at.remove(&id);
+                    match Message::decode(&payload)
+                        .ok()
+                        .and_then(|m| m.mapped_address())
+                    {
+                        Some(a) if a == local => report.ok += 1,
+                        _ => report.wrong_address += 1,
+                    }
+                    if let Some(sent) = sent {
+                        report
+                            .rtts
+                            .push(weft::now().saturating_duration_since(sent));
+                    }
+                }
+                ClientEvent::TimedOut { id } => {
+                    started_at.remove(&id);
+                    report.timed_out += 1;
+                }
+                _ => {}
+            }
+        }
+        if report.ok + report.timed_out + report.wrong_address == opts.transactions
+            && let Some(done) = done.take()
+        {
+            report.elapsed = weft::now() - t0;
+            report.retransmissions = client.stats().retransmissions;
+            let _ = done.send(std::mem::take(&mut report));
+        }
+        let deadline = client
+            .poll_timeout()
+            .unwrap_or_else(|| weft::now() + Duration::from_secs(3600));
+        sleep
+            .as_mut()
+            .reset(tokio::time::Instant::from_std(deadline));
+        tokio::select! {
+            r = socket.recv_from(&mut buf) => {
+                let (n, source) = r?;
+                let input = Received {
+                    source,
+                    destination: local,
+                    transport: Transport::Udp,
+                    payload: Bytes::copy_from_slice(&buf[..n]),
+                };
+                // One socket, two machines: requests go to the server, responses to the client.
+                match Message::decode(&input.payload).map(|m| m.class) {
+                    Ok(Class::Request | Class::Indication) => server.handle_input(weft::now(), input),
+                    _ => client.handle_input(weft::now(), input),
+                }
+            }
+            _ = &mut sleep => client.handle_timeout(weft::now()),
+            _ = stop.changed() => return Ok(server.stats().binding_requests),
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! weft: a WebRTC stack in Rust.
+//!
+//! This umbrella crate is the only part of weft that does IO. It runs weft's sans-IO protocol
+//! machines on tokio (sockets, timers, tasks) and re-exports each protocol crate under a
+//! module path:
+//!
+//! | module | crate | what the driver adds |
+//! |---|---|---|
+//! | [`proto`] | `weft-proto` | [`now`], the one clock read of the whole stack |
+//! | [`stun`] | `weft-stun` | [`stun::StunServer`] on UDP and TCP, [`stun::binding_request`] |
+//!
+//! The rest of the W3C-shaped API (`RTCPeerConnection`, data channels, media) arrives with
+//! the crates it needs; see the README's status table.
+//!
+//! # Driver rules (STYLE.md §7)
+//! One task owns each machine by value; it drains `poll_transmit` and `poll_event`, then
+//! waits on the socket, one reusable `Sleep` set to `poll_timeout()`, and its command channel.
+//! Time is read only through [`now`], so tests run under `tokio::time::pause`.
+
+#![warn(missing_docs)]
+#![forbid(unsafe_code)]
+// The umbrella crate is where IO and the clock live (the disallowed lists are for protocol
+// crates).
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+pub mod stun;
+
+pub use weft_proto as proto;
+
+use std::time::Instant;
+
+/// The current time, as every weft machine expects it.
+///
+/// Read through tokio's clock so that paused-time tests
+/// (`#[tokio::test(start_paused = true)]`) drive weft deterministically.
+pub fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// Errors of the tokio layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A socket operation failed.
+    #[error("socket error")]
+    Io(#[from] std::io::Error),
+    /// The STUN layer refused a request.
+    #[error("stun")]
+    Stun(#[from] weft_stun::Error),
+    /// A host name did not resolve to a usable address.
+    #[error("cannot resolve {0}")]
+    Resolve(String),
+    /// The server did not answer in time.
+    #[error("no response from {0}")]
+    TimedOut(std::net::SocketAddr),
+    /// The server answered with an error response.
+    #[error("server answered {code} {reason}")]
+    ErrorResponse {
+        /// The ERROR-CODE.
+        code: u16,
+        /// Its reason phrase.
+        reason: String,
+    },
+    /// A response that should carry an attribute did not, or could not be read.
+    #[error("malformed response: {0}")]
+    BadResponse(&'static str),
+}
