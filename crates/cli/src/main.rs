@@ -55,6 +55,9 @@ enum Command {
         /// The initial retransmission timeout in milliseconds (RFC 8489 default: 500).
         #[arg(long, default_value_t = 500)]
         rto_ms: u64,
+        /// The local UDP address to send from (default: any address, any port).
+        #[arg(long)]
+        bind: Option<SocketAddr>,
     },
 }
 
@@ -74,7 +77,12 @@ fn main() -> anyhow::Result<()> {
                 no_tcp,
                 software,
             } => stun_server(listen, no_tcp, software).await,
-            Command::StunClient { uri, tcp, rto_ms } => stun_client(&uri, tcp, rto_ms).await,
+            Command::StunClient {
+                uri,
+                tcp,
+                rto_ms,
+                bind,
+            } => stun_client(&uri, tcp, rto_ms, bind).await,
         }
     })
 }
@@ -117,7 +125,12 @@ async fn stun_server(listen: SocketAddr, no_tcp: bool, software: String) -> anyh
     Ok(())
 }
 
-async fn stun_client(uri: &str, tcp: bool, rto_ms: u64) -> anyhow::Result<()> {
+async fn stun_client(
+    uri: &str,
+    tcp: bool,
+    rto_ms: u64,
+    bind: Option<SocketAddr>,
+) -> anyhow::Result<()> {
     let uri: Uri = uri
         .parse()
         .with_context(|| format!("bad STUN URI {uri:?}"))?;
@@ -136,10 +149,10 @@ async fn stun_client(uri: &str, tcp: bool, rto_ms: u64) -> anyhow::Result<()> {
     let answer = if tcp || uri.explicit_transport == Some(UriTransport::Tcp) {
         weft::stun::binding_request_tcp(server, config).await
     } else {
-        let bind: SocketAddr = if server.is_ipv4() {
-            "0.0.0.0:0".parse()?
-        } else {
-            "[::]:0".parse()?
+        let bind: SocketAddr = match bind {
+            Some(b) => b,
+            None if server.is_ipv4() => "0.0.0.0:0".parse()?,
+            None => "[::]:0".parse()?,
         };
         let socket = tokio::net::UdpSocket::bind(bind).await?;
         weft::stun::binding_request(&socket, server, config).await

@@ -1,0 +1,49 @@
+//! `weft demo` runs end to end over loopback and reports every transaction as answered.
+
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+use std::process::Command;
+
+#[test]
+fn demo_exchanges_over_loopback_and_reports_figures() {
+    let out = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["demo", "--transactions", "300", "--in-flight", "8"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo failed: {text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("alice learnt its mapped address 127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bob learnt its mapped address 127.0.0.1:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("alice: 300 ok, 0 timed out, 0 wrong address"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bob: 300 ok, 0 timed out, 0 wrong address"),
+        "{text}"
+    );
+    assert!(
+        text.contains("answered 300 requests from the other peer"),
+        "{text}"
+    );
+    assert!(text.trim_end().ends_with("demo ok"), "{text}");
+}
+
+#[test]
+fn demo_rejects_zero_transactions() {
+    let out = Command::new(env!("CARGO_BIN_EXE_weft"))
+        .args(["demo", "--transactions", "0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

@@ -1,0 +1,375 @@
+//! weft's development tasks.
+//!
+//! ```text
+//! cargo xtask ci                      every check CI runs (the README's test command)
+//! cargo xtask no-tokio                protocol crates must not depend on tokio
+//! cargo xtask fuzz TARGET --seconds N run one fuzz target (cargo-fuzz, nightly)
+//! cargo xtask fuzz --all --seconds N  run every fuzz target for N seconds each
+//! cargo xtask bench                   run the criterion benches and print a summary
+//! ```
+
+#![allow(clippy::print_stdout, clippy::print_stderr, clippy::disallowed_methods)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+/// The sans-IO protocol crates (directories under `crates/`): no tokio, no IO.
+const PROTOCOL_CRATES: &[&str] = &[
+    "proto",
+    "stun",
+    "turn",
+    "ice",
+    "dtls",
+    "srtp",
+    "rtp",
+    "rtcp",
+    "sdp",
+    "sctp",
+    "datachannel",
+    "peerconnection",
+];
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["ci", rest @ ..] => ci(rest),
+        ["no-tokio"] => no_tokio(),
+        ["fuzz", rest @ ..] => fuzz(rest),
+        ["bench", rest @ ..] => bench(rest),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask ci [--no-fuzz] | no-tokio | fuzz (TARGET|--all|--build) [--seconds N] | bench [CRATE...]"
+            );
+            bail!("unknown task {args:?}")
+        }
+    }
+}
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// Runs a command in the workspace root, echoing it, and fails when it fails.
+fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
+    println!("\n==> {program} {}", args.join(" "));
+    let t = Instant::now();
+    let status = Command::new(program)
+        .args(args)
+        .envs(envs.iter().copied())
+        .current_dir(root())
+        .status()
+        .with_context(|| format!("cannot run {program}"))?;
+    println!(
+        "<== {program} {} ({:.0} s)",
+        args.first().unwrap_or(&""),
+        t.elapsed().as_secs_f64()
+    );
+    if !status.success() {
+        bail!("{program} {} failed: {status}", args.join(" "));
+    }
+    Ok(())
+}
+
+fn have_cargo_subcommand(name: &str) -> bool {
+    Command::new("cargo")
+        .args([name, "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn ci(rest: &[&str]) -> Result<()> {
+    let with_fuzz = !rest.contains(&"--no-fuzz");
+    let t = Instant::now();
+    run("cargo", &["fmt", "--all", "--", "--check"], &[])?;
+    run(
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        &[],
+    )?;
+    no_tokio()?;
+    run(
+        "cargo",
+        &["doc", "--workspace", "--no-deps", "--locked"],
+        &[("RUSTDOCFLAGS", "-D warnings")],
+    )?;
+    if have_cargo_subcommand("deny") {
+        run(
+            "cargo",
+            &["deny", "--locked", "check", "licenses", "bans", "sources"],
+            &[],
+        )?;
+    } else if std::env::var_os("CI").is_some() {
+        bail!("cargo-deny is missing under CI: .ci/run must install it");
+    } else {
+        println!("\n(skipped cargo deny: not installed; `cargo install cargo-deny --locked`)");
+    }
+    if with_fuzz {
+        if !have_nightly() {
+            // The nightly toolchain comes with the machine and cannot be installed here.
+            println!("\n(skipped fuzz smoke: no nightly toolchain on this machine)");
+        } else if have_fuzz() {
+            // Every target builds, and each survives a short smoke campaign.
+            fuzz(&["--all", "--seconds", "20"])?;
+        } else if std::env::var_os("CI").is_some() {
+            bail!("cargo-fuzz is missing under CI: .ci/run must install it");
+        } else {
+            println!("\n(skipped fuzz smoke: `cargo install cargo-fuzz --locked` to run it)");
+        }
+    }
+    // Tests last, so that their summary closes the log.
+    let (passed, failed, ignored) = test_workspace()?;
+    println!(
+        "\nxtask ci: every check passed in {:.0} s",
+        t.elapsed().as_secs_f64()
+    );
+    println!("tests: {passed} passed, {failed} failed, {ignored} skipped");
+    Ok(())
+}
+
+/// `cargo test --workspace`, echoed line by line, with the `test result:` lines added up.
+fn test_workspace() -> Result<(u64, u64, u64)> {
+    use std::io::{BufRead, BufReader};
+    println!("\n==> cargo test --workspace --locked");
+    let mut child = Command::new("cargo")
+        .args(["test", "--workspace", "--locked"])
+        .current_dir(root())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot run cargo test")?;
+    let stdout = child.stdout.take().context("cargo test has no stdout")?;
+    let (mut passed, mut failed, mut ignored) = (0, 0, 0);
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(rest) = line.strip_prefix("test result: ") {
+            for part in rest.split(['.', ';']) {
+                let mut words = part.split_whitespace();
+                if let (Some(n), Some(what)) = (words.next(), words.next())
+                    && let Ok(n) = n.parse::<u64>()
+                {
+                    match what {
+                        "passed" => passed += n,
+                        "failed" => failed += n,
+                        "ignored" => ignored += n,
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() || failed > 0 {
+        bail!("cargo test failed: {failed} tests failed ({status})");
+    }
+    if passed == 0 {
+        bail!("cargo test ran no test");
+    }
+    Ok((passed, failed, ignored))
+}
+
+/// `cargo tree -e normal` of every protocol crate must not contain tokio (STYLE.md §2).
+fn no_tokio() -> Result<()> {
+    println!("\n==> no-tokio check");
+    let mut checked = 0;
+    for dir in PROTOCOL_CRATES {
+        if !root().join("crates").join(dir).join("Cargo.toml").exists() {
+            continue;
+        }
+        let package = format!("weft-{dir}");
+        let out = Command::new("cargo")
+            .args([
+                "tree", "--locked", "-p", &package, "-e", "normal", "--prefix", "none",
+            ])
+            .current_dir(root())
+            .output()
+            .context("cannot run cargo tree")?;
+        if !out.status.success() {
+            bail!(
+                "cargo tree -p {package} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let tree = String::from_utf8_lossy(&out.stdout);
+        let bad: Vec<&str> = tree
+            .lines()
+            .filter(|l| {
+                let name = l.split_whitespace().next().unwrap_or("");
+                name == "tokio" || name.starts_with("tokio-") || name == "async-std"
+            })
+            .collect();
+        if !bad.is_empty() {
+            bail!("{package} depends on an async runtime: {bad:?}");
+        }
+        checked += 1;
+    }
+    println!("<== no-tokio: {checked} protocol crates checked, none depends on tokio");
+    Ok(())
+}
+
+fn have_nightly() -> bool {
+    Command::new("cargo")
+        .args(["+nightly", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+fn have_fuzz() -> bool {
+    Command::new("cargo")
+        .args(["+nightly", "fuzz", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
+}
+
+/// The fuzz targets: every file in `fuzz/fuzz_targets/`.
+fn fuzz_targets() -> Result<Vec<String>> {
+    let mut v: Vec<String> = std::fs::read_dir(root().join("fuzz/fuzz_targets"))?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.path()
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+        .collect();
+    v.sort();
+    Ok(v)
+}
+
+fn fuzz(rest: &[&str]) -> Result<()> {
+    let mut seconds = 60u64;
+    let mut targets = Vec::new();
+    let mut build_only = false;
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        match *a {
+            "--seconds" => {
+                seconds = it
+                    .next()
+                    .context("--seconds needs a number")?
+                    .parse()
+                    .context("--seconds needs a number")?
+            }
+            "--all" => targets = fuzz_targets()?,
+            "--build" => build_only = true,
+            t => targets.push(t.to_string()),
+        }
+    }
+    if targets.is_empty() && !build_only {
+        bail!(
+            "name a fuzz target ({}) or --all",
+            fuzz_targets()?.join(", ")
+        );
+    }
+    let fuzz_dir = root().join("fuzz");
+    let dir = fuzz_dir.to_string_lossy().to_string();
+    run(
+        "cargo",
+        &["+nightly", "fuzz", "build", "--fuzz-dir", &dir],
+        &[],
+    )?;
+    if build_only {
+        return Ok(());
+    }
+    for t in &targets {
+        let corpus = fuzz_dir.join("corpus").join(t);
+        std::fs::create_dir_all(&corpus)?;
+        let seeds = fuzz_dir.join("seeds").join(t);
+        let mut args = vec![
+            "+nightly".to_string(),
+            "fuzz".into(),
+            "run".into(),
+            "--fuzz-dir".into(),
+            dir.clone(),
+            t.clone(),
+            corpus.to_string_lossy().into(),
+        ];
+        if seeds.exists() {
+            args.push(seeds.to_string_lossy().into());
+        }
+        args.extend([
+            "--".into(),
+            format!("-max_total_time={seconds}"),
+            "-print_final_stats=1".into(),
+        ]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run("cargo", &args, &[])?;
+        println!("fuzz {t}: {seconds} s without a crash");
+    }
+    Ok(())
+}
+
+fn bench(rest: &[&str]) -> Result<()> {
+    let crates: Vec<String> = if rest.is_empty() {
+        vec!["weft-stun".into()]
+    } else {
+        rest.iter().map(|s| s.to_string()).collect()
+    };
+    for c in &crates {
+        run("cargo", &["bench", "--locked", "-p", c], &[])?;
+    }
+    let dir = root().join("target/criterion");
+    println!("\nbench summary (criterion mean per operation)");
+    let mut rows = Vec::new();
+    collect_estimates(&dir, &dir, &mut rows)?;
+    rows.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, ns) in rows {
+        println!(
+            "  {name:<55} {ns:>10.1} ns   {:>12.0} ops/s",
+            1e9 / ns.max(f64::MIN_POSITIVE)
+        );
+    }
+    Ok(())
+}
+
+/// Finds every `new/estimates.json` below `dir` and reads its mean.
+fn collect_estimates(base: &Path, dir: &Path, rows: &mut Vec<(String, f64)>) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n == "new") {
+                let est = p.join("estimates.json");
+                if let Ok(text) = std::fs::read_to_string(&est)
+                    && let Some(ns) = mean_point_estimate(&text)
+                {
+                    let name = p
+                        .parent()
+                        .and_then(|q| q.strip_prefix(base).ok())
+                        .map(|q| q.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    rows.push((name, ns));
+                }
+            } else {
+                collect_estimates(base, &p, rows)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The `mean.point_estimate` of a criterion `estimates.json`, without a JSON dependency.
+fn mean_point_estimate(json: &str) -> Option<f64> {
+    let mean = &json[json.find("\"mean\"")?..];
+    let pe = &mean[mean.find("\"point_estimate\":")? + "\"point_estimate\":".len()..];
+    let end = pe.find([',', '}'])?;
+    pe[..end].trim().parse().ok()
+}
