@@ -47,7 +47,7 @@ enum Command {
     },
     /// Asks a STUN server for the mapped (server-reflexive) address and prints it.
     StunClient {
-        /// The server, as a STUN URI: stun:HOST[:PORT].
+        /// The server, as a STUN URI: `stun:HOST[:PORT]`.
         uri: String,
         /// Use TCP instead of UDP.
         #[arg(long)]

@@ -6,7 +6,11 @@
 //! Without the coturn binaries these tests print why and pass, except under CI (`CI` set),
 //! where `.ci/run` installs them and a missing binary is a failure.
 
-#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::print_stderr
+)]
 
 use std::io::{BufRead, BufReader, Read};
 use std::net::{SocketAddr, UdpSocket};
