@@ -100,6 +100,13 @@ pub enum Error {
     /// A STUN or TURN URI could not be parsed.
     #[error("invalid STUN/TURN URI: {0}")]
     Uri(#[from] crate::uri::UriError),
+    /// A server's challenge (401 or 438) is missing what RFC 8489 §9.2.5 requires, or offers
+    /// only algorithms this crate does not implement.
+    #[error("unusable challenge: {0}")]
+    BadChallenge(&'static str),
+    /// A request cannot be signed before a challenge gave a realm and nonce.
+    #[error("no credentials yet: answer a 401 challenge first")]
+    NoCredentials,
     /// The crypto back-end failed.
     #[error("crypto back-end failed")]
     Crypto,

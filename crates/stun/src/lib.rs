@@ -80,6 +80,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod auth;
 mod client;
 mod error;
 mod integrity;
@@ -88,6 +89,7 @@ mod server;
 pub mod uri;
 pub mod wire;
 
+pub use auth::{Challenge, LongTermClient, LongTermServer, LongTermServerConfig, User};
 pub use client::{Client, ClientConfig, ClientStats, Event as ClientEvent};
 pub use error::{Error, ParseError, ParseErrorKind};
 pub use integrity::{IntegrityKey, fingerprint, opaque_string, userhash};

@@ -1,0 +1,173 @@
+//! The long-term credential mechanism against coturn: an Allocate request is challenged with
+//! 401, answered with credentials, and accepted; the response's integrity verifies with the
+//! client's key; a Refresh with LIFETIME 0 releases the allocation.
+//!
+//! Skipped with a printed reason when `turnserver` is missing, except under CI.
+
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::print_stderr
+)]
+
+use std::net::UdpSocket;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use weft_stun::{AttrType, Attribute, Class, LongTermClient, Message, Method, TransactionId};
+
+/// REQUESTED-TRANSPORT (RFC 8656 §18.7): UDP.
+const REQUESTED_TRANSPORT: AttrType = AttrType(0x0019);
+/// LIFETIME (RFC 8656 §18.2).
+const LIFETIME: AttrType = AttrType(0x000D);
+/// XOR-RELAYED-ADDRESS (RFC 8656 §18.5).
+const XOR_RELAYED_ADDRESS: AttrType = AttrType(0x0016);
+
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn have_turnserver() -> bool {
+    let found = Command::new("sh")
+        .args(["-c", "command -v turnserver"])
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "turnserver is missing under CI"
+        );
+        eprintln!("skipped: turnserver not installed (apt-get install coturn)");
+    }
+    found
+}
+
+fn exchange(socket: &UdpSocket, bytes: &[u8]) -> Vec<u8> {
+    let mut buf = [0u8; 2048];
+    // Retransmit until coturn is up and answers (it takes a moment to start).
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        socket.send(bytes).unwrap();
+        match socket.recv(&mut buf) {
+            Ok(n) => return buf[..n].to_vec(),
+            Err(_) if Instant::now() < deadline => continue,
+            Err(e) => panic!("no answer from coturn: {e}"),
+        }
+    }
+}
+
+fn tid(n: u8) -> TransactionId {
+    TransactionId::new([n, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+}
+
+#[test]
+fn allocate_with_long_term_credentials_against_coturn() {
+    if !have_turnserver() {
+        return;
+    }
+    let port = {
+        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port()
+    };
+    let _coturn = Guard(
+        Command::new("turnserver")
+            .args([
+                "-n",
+                "--listening-ip=127.0.0.1",
+                "--relay-ip=127.0.0.1",
+                "--realm=weft.test",
+                "--lt-cred-mech",
+                "--user=alice:alicepw",
+                "--fingerprint",
+                "--no-tls",
+                "--no-dtls",
+                "--no-tcp",
+                "--no-cli",
+                "--log-file=stdout",
+                &format!("--listening-port={port}"),
+                "--min-port=49400",
+                "--max-port=49499",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.connect(("127.0.0.1", port)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+
+    let transport = [17u8, 0, 0, 0];
+    let allocate = |id| {
+        Message::new(Class::Request, Method::ALLOCATE, id).with(Attribute::Unknown {
+            typ: REQUESTED_TRANSPORT,
+            value: &transport,
+        })
+    };
+
+    // 1. Unauthenticated: coturn challenges with 401, a realm and a nonce.
+    let first = allocate(tid(1)).to_vec(None, true).unwrap();
+    let resp = exchange(&socket, &first);
+    let resp = Message::decode(&resp).unwrap();
+    assert_eq!(resp.class, Class::Error);
+    assert_eq!(resp.error_code().unwrap().code, 401);
+    let mut client = LongTermClient::new("alice", "alicepw").unwrap();
+    assert!(client.handle_challenge(&resp).unwrap());
+    eprintln!("coturn challenge negotiated {:?}", client.algorithm());
+
+    // 2. Signed: accepted, with a relayed address, and the response verifies.
+    let mut second = allocate(tid(2));
+    let integrity = client.authenticate(&mut second).unwrap();
+    let bytes = second.to_vec(Some(integrity), true).unwrap();
+    let resp = exchange(&socket, &bytes);
+    let resp = Message::decode(&resp).unwrap();
+    assert_eq!(
+        resp.class,
+        Class::Success,
+        "coturn refused: {:?}",
+        resp.error_code()
+    );
+    client.verify_response(&resp).unwrap();
+    assert!(resp.get(XOR_RELAYED_ADDRESS).is_some());
+    assert_eq!(resp.mapped_address(), Some(socket.local_addr().unwrap()));
+
+    // 3. Release it: Refresh with LIFETIME 0.
+    let zero = [0u8; 4];
+    let mut refresh =
+        Message::new(Class::Request, Method::REFRESH, tid(3)).with(Attribute::Unknown {
+            typ: LIFETIME,
+            value: &zero,
+        });
+    let integrity = client.authenticate(&mut refresh).unwrap();
+    let bytes = refresh.to_vec(Some(integrity), true).unwrap();
+    let resp = exchange(&socket, &bytes);
+    let resp = Message::decode(&resp).unwrap();
+    assert_eq!(resp.class, Class::Success, "{:?}", resp.error_code());
+    client.verify_response(&resp).unwrap();
+
+    // 4. A wrong password is refused, and the client does not retry it.
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.connect(("127.0.0.1", port)).unwrap();
+    socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let mut mallory = LongTermClient::new("alice", "not-her-password").unwrap();
+    let resp = exchange(&socket, &allocate(tid(4)).to_vec(None, true).unwrap());
+    assert!(
+        mallory
+            .handle_challenge(&Message::decode(&resp).unwrap())
+            .unwrap()
+    );
+    let mut bad = allocate(tid(5));
+    let integrity = mallory.authenticate(&mut bad).unwrap();
+    let resp = exchange(&socket, &bad.to_vec(Some(integrity), true).unwrap());
+    let resp = Message::decode(&resp).unwrap();
+    assert_eq!(resp.error_code().unwrap().code, 401);
+    assert!(!mallory.handle_challenge(&resp).unwrap());
+}
