@@ -199,7 +199,11 @@ impl LongTermServer {
         let Some(body) = nonce.get(NONCE_COOKIE.len() + 4..) else {
             return false;
         };
-        if body.len() != NONCE_BODY || !nonce.starts_with(&self.features().nonce("")) {
+        // ASCII first: the slicing below must not split a multi-byte character.
+        if body.len() != NONCE_BODY
+            || !body.is_ascii()
+            || !nonce.starts_with(&self.features().nonce(""))
+        {
             return false;
         }
         let Ok(issued) = u32::from_str_radix(&body[..8], 16) else {
@@ -211,7 +215,7 @@ impl LongTermServer {
             let _ = write!(expect, "{b:02x}");
         }
         let age = self.seconds(now).saturating_sub(issued);
-        openssl::memcmp::eq(expect.as_bytes(), body[8..].as_bytes())
+        openssl::memcmp::eq(expect.as_bytes(), &body.as_bytes()[8..])
             && u64::from(age) < self.config.nonce_lifetime.as_secs()
             && issued <= self.seconds(now)
     }
@@ -709,6 +713,38 @@ mod tests {
             Ok(User::Hash(want))
         );
         s.verify(&msg, "alice", "secret").unwrap();
+    }
+
+    #[test]
+    fn forged_nonces_are_stale_not_a_panic() {
+        let now = Instant::now();
+        let from: SocketAddr = FROM.parse().unwrap();
+        let mut s = server(true, false);
+        let mut c = LongTermClient::new("alice", "secret").unwrap();
+        handshake(&mut s, &mut c, now);
+        let key = IntegrityKey::short_term("x").unwrap();
+        let prefix = s.features().nonce("");
+        for body in [
+            "",
+            "zz",
+            "é".repeat(16).as_str(),
+            &"0".repeat(32),
+            &"g".repeat(32),
+        ] {
+            let nonce = format!("{prefix}{body}");
+            let bytes = request(6)
+                .with(Attribute::Username("alice"))
+                .with(Attribute::Realm("example.org"))
+                .with(Attribute::Nonce(&nonce))
+                .to_vec(Some(Integrity::Sha1(&key)), false)
+                .unwrap();
+            let msg = Message::decode(&bytes).unwrap();
+            assert_eq!(
+                s.check(now, from, &msg),
+                Err(Challenge::StaleNonce),
+                "{body:?}"
+            );
+        }
     }
 
     #[test]

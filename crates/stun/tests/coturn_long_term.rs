@@ -156,7 +156,9 @@ fn allocate_with_long_term_credentials_against_coturn() {
     // 4. A wrong password is refused, and the client does not retry it.
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     socket.connect(("127.0.0.1", port)).unwrap();
-    socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
     let mut mallory = LongTermClient::new("alice", "not-her-password").unwrap();
     let resp = exchange(&socket, &allocate(tid(4)).to_vec(None, true).unwrap());
     assert!(
