@@ -284,45 +284,11 @@ pub async fn binding_request(
     server: SocketAddr,
     config: ClientConfig,
 ) -> Result<BindingAnswer, crate::Error> {
-    let local = socket.local_addr()?;
-    let mut client = Client::new(config);
-    let id = client.binding_request(now(), local, server, Transport::Udp)?;
-    let mut buf = vec![0u8; MAX_MESSAGE];
-    let sleep = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(sleep);
-    loop {
-        while let Some(t) = client.poll_transmit() {
-            socket.send_to(&t.payload, t.destination).await?;
-        }
-        if let Some(ev) = client.poll_event() {
-            return answer(ev, id, server, client.stats().requests_sent);
-        }
-        let Some(deadline) = client.poll_timeout() else {
-            return Err(crate::Error::TimedOut(server));
-        };
-        sleep
-            .as_mut()
-            .reset(tokio::time::Instant::from_std(deadline));
-        tokio::select! {
-            r = socket.recv_from(&mut buf) => {
-                let (n, source) = match r {
-                    Ok(v) => v,
-                    Err(e) if is_transient(&e) => continue,
-                    Err(e) => return Err(e.into()),
-                };
-                if source != server {
-                    continue;
-                }
-                client.handle_input(now(), Received {
-                    source,
-                    destination: local,
-                    transport: Transport::Udp,
-                    payload: Bytes::copy_from_slice(&buf[..n]),
-                });
-            }
-            _ = &mut sleep => client.handle_timeout(now()),
-        }
-    }
+    let conn = Conn::Udp {
+        socket,
+        buf: vec![0u8; MAX_MESSAGE],
+    };
+    transact(conn, socket.local_addr()?, server, config).await
 }
 
 /// Runs one Binding transaction over a new TCP connection to `server` (RFC 8489 §6.2.2).
@@ -330,16 +296,82 @@ pub async fn binding_request_tcp(
     server: SocketAddr,
     config: ClientConfig,
 ) -> Result<BindingAnswer, crate::Error> {
-    let mut stream = TcpStream::connect(server).await?;
+    let stream = TcpStream::connect(server).await?;
     let local = stream.local_addr()?;
+    let conn = Conn::Tcp {
+        stream,
+        buf: BytesMut::with_capacity(2048),
+    };
+    transact(conn, local, server, config).await
+}
+
+/// The connection a client transaction runs on.
+enum Conn<'s> {
+    Udp { socket: &'s UdpSocket, buf: Vec<u8> },
+    Tcp { stream: TcpStream, buf: BytesMut },
+}
+
+impl Conn<'_> {
+    fn transport(&self) -> Transport {
+        match self {
+            Conn::Udp { .. } => Transport::Udp,
+            Conn::Tcp { .. } => Transport::Tcp,
+        }
+    }
+
+    async fn send(&mut self, bytes: &[u8], to: SocketAddr) -> io::Result<()> {
+        match self {
+            Conn::Udp { socket, .. } => socket.send_to(bytes, to).await.map(drop),
+            Conn::Tcp { stream, .. } => stream.write_all(bytes).await,
+        }
+    }
+
+    /// Waits for the next message from `server`; `Ok(None)` for input to ignore (a datagram
+    /// from elsewhere, a transient ICMP error, a partial TCP frame).
+    async fn recv(&mut self, server: SocketAddr) -> Result<Option<Bytes>, crate::Error> {
+        match self {
+            Conn::Udp { socket, buf } => match socket.recv_from(buf).await {
+                Ok((n, source)) if source == server => Ok(Some(Bytes::copy_from_slice(&buf[..n]))),
+                Ok(_) => Ok(None),
+                Err(e) if is_transient(&e) => Ok(None),
+                Err(e) => Err(e.into()),
+            },
+            Conn::Tcp { stream, buf } => {
+                if let Some(frame) = next_frame(buf) {
+                    return Ok(Some(frame));
+                }
+                if stream.read_buf(buf).await? == 0 {
+                    return Err(crate::Error::BadResponse(
+                        "connection closed before the response",
+                    ));
+                }
+                Ok(next_frame(buf))
+            }
+        }
+    }
+}
+
+/// Cuts the first whole STUN message off a stream buffer.
+fn next_frame(buf: &mut BytesMut) -> Option<Bytes> {
+    let len = wire::frame_len(buf)?;
+    (buf.len() >= len).then(|| buf.split_to(len).freeze())
+}
+
+/// Drives one Binding transaction of a sans-IO [`Client`] on `conn` to its end.
+async fn transact(
+    mut conn: Conn<'_>,
+    local: SocketAddr,
+    server: SocketAddr,
+    config: ClientConfig,
+) -> Result<BindingAnswer, crate::Error> {
+    let transport = conn.transport();
     let mut client = Client::new(config);
-    let id = client.binding_request(now(), local, server, Transport::Tcp)?;
-    let mut buf = BytesMut::with_capacity(2048);
+    let id = client.binding_request(now(), local, server, transport)?;
     let sleep = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(sleep);
     loop {
         while let Some(t) = client.poll_transmit() {
-            stream.write_all(&t.payload).await?;
+            conn.send(&t.payload, t.destination).await?;
         }
         if let Some(ev) = client.poll_event() {
             return answer(ev, id, server, client.stats().requests_sent);
@@ -351,20 +383,13 @@ pub async fn binding_request_tcp(
             .as_mut()
             .reset(tokio::time::Instant::from_std(deadline));
         tokio::select! {
-            r = stream.read_buf(&mut buf) => {
-                if r? == 0 {
-                    return Err(crate::Error::BadResponse("connection closed before the response"));
-                }
-                while let Some(len) = wire::frame_len(&buf) {
-                    if len > MAX_MESSAGE || buf.len() < len {
-                        break;
-                    }
-                    let frame = buf.split_to(len).freeze();
+            r = conn.recv(server) => {
+                if let Some(payload) = r? {
                     client.handle_input(now(), Received {
                         source: server,
                         destination: local,
-                        transport: Transport::Tcp,
-                        payload: frame,
+                        transport,
+                        payload,
                     });
                 }
             }
