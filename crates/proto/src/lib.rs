@@ -4,12 +4,14 @@
 //! come in as [`Received`], go out as [`Transmit`], and time comes in as
 //! [`std::time::Instant`]. This crate holds those datagram types, the [`Transport`] they travel
 //! on, RFC 1982 serial-number arithmetic ([`Serial16`], [`Serial32`], [`SeqUnwrapper`]), an
-//! anti-replay window ([`ReplayWindow`]) and the [`Redacted`] log wrapper.
+//! anti-replay window ([`ReplayWindow`]), first-byte demultiplexing ([`classify`]) and the
+//! [`Redacted`] log wrapper.
 //!
 //! | Spec | What is implemented here |
 //! |---|---|
 //! | RFC 1982 | serial-number comparison and addition for 16- and 32-bit numbers |
 //! | RFC 3711 §3.3.2, RFC 6347 §4.1.2.6 | the sliding replay window both SRTP and DTLS use |
+//! | RFC 7983 §7, RFC 5761 §4 | demultiplexing STUN, DTLS, TURN channels and RTP/RTCP by first byte |
 //!
 //! It holds no state machine, does no IO and has no dependency beyond `bytes`.
 //!
@@ -30,6 +32,7 @@
 #![warn(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod demux;
 mod redact;
 mod replay;
 mod serial;
@@ -39,6 +42,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 
+pub use demux::{PacketKind, classify, is_rtcp};
 pub use redact::Redacted;
 pub use replay::ReplayWindow;
 pub use serial::{SeqUnwrapper, Serial16, Serial32};

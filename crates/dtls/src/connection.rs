@@ -1,0 +1,757 @@
+//! The sans-IO DTLS connection.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use log::{debug, info, trace};
+use openssl::ssl::{Ssl, SslContextBuilder, SslMethod, SslOptions, SslVerifyMode, SslVersion};
+use openssl::x509::X509VerifyResult;
+
+use crate::cert::{Certificate, Fingerprint, HashAlgorithm};
+use crate::error::{CloseReason, Error};
+use crate::ffi::{self, Outcome};
+use crate::record;
+use crate::srtp::{KeyingMaterial, SrtpProfile};
+
+/// Which side of the handshake this end plays (from SDP `a=setup`: `active` is the client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Sends the ClientHello.
+    Client,
+    /// Answers it.
+    Server,
+}
+
+/// The cipher suites offered: ECDHE with AES-GCM and ChaCha20-Poly1305 only.
+const CIPHERS: &str = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:\
+ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:\
+ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+/// The most retransmissions OpenSSL allows per flight before it gives up by itself (its
+/// `DTLS1_TMO_ALERT_COUNT` is 12); weft stays below.
+const MAX_RETRANSMISSIONS: u32 = 10;
+
+/// Settings of a [`Connection`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// This end's certificate.
+    pub certificate: Certificate,
+    /// The fingerprints the peer's certificate may have (from its SDP). May be left empty and
+    /// given later with [`Connection::set_remote_fingerprints`]; the connection then waits for
+    /// them before it reports [`Event::Connected`].
+    pub remote_fingerprints: Vec<Fingerprint>,
+    /// The largest datagram to send (default 1200 bytes, what WebRTC stacks use).
+    pub mtu: usize,
+    /// The first retransmission timeout of a flight (default 1 s, RFC 6347 §4.2.4.1); it doubles
+    /// at each retransmission up to `max_rto`.
+    pub initial_rto: Duration,
+    /// The retransmission timeout's cap (default 60 s).
+    pub max_rto: Duration,
+    /// Retransmissions per flight before the handshake fails (default 6, at most 10).
+    pub max_retransmissions: u32,
+    /// How long the whole handshake may take (default 30 s).
+    pub handshake_timeout: Duration,
+    /// The SRTP profiles to offer or accept, in order of preference; empty disables `use_srtp`.
+    pub srtp_profiles: Vec<SrtpProfile>,
+}
+
+impl Config {
+    /// Defaults around a certificate.
+    pub fn new(certificate: Certificate) -> Self {
+        Config {
+            certificate,
+            remote_fingerprints: Vec::new(),
+            mtu: 1200,
+            initial_rto: Duration::from_secs(1),
+            max_rto: Duration::from_secs(60),
+            max_retransmissions: 6,
+            handshake_timeout: Duration::from_secs(30),
+            srtp_profiles: SrtpProfile::ALL.to_vec(),
+        }
+    }
+}
+
+/// What a [`Connection`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// DTLS-SRTP keys, split by direction; comes right before [`Event::Connected`] when a
+    /// profile was negotiated.
+    KeyingMaterial(KeyingMaterial),
+    /// The handshake completed and the peer's certificate matches its fingerprint.
+    Connected {
+        /// The SHA-256 fingerprint of the peer's certificate.
+        peer_fingerprint: Fingerprint,
+        /// The negotiated cipher suite's OpenSSL name.
+        cipher: String,
+    },
+    /// Application data from the peer.
+    Data(Bytes),
+    /// The connection ended; nothing more will be sent or received.
+    Closed {
+        /// Why.
+        reason: CloseReason,
+    },
+}
+
+/// The connection's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// The handshake is running.
+    Handshaking,
+    /// The handshake completed, but no fingerprint to check the peer against was given yet.
+    AwaitingFingerprint,
+    /// Application data flows.
+    Connected,
+    /// Closed; see the [`Event::Closed`] reason.
+    Closed,
+}
+
+/// Counters of a [`Connection`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Datagrams received.
+    pub datagrams_in: u64,
+    /// Datagrams sent.
+    pub datagrams_out: u64,
+    /// Flight retransmissions sent.
+    pub retransmissions: u64,
+    /// Datagrams dropped before OpenSSL saw them: not DTLS, or malformed records.
+    pub dropped_malformed: u64,
+    /// Records of epoch 0 received after the handshake (stale handshake retransmissions),
+    /// which OpenSSL discards.
+    pub stale_epoch_records: u64,
+    /// Application data dropped while waiting for the fingerprint (beyond the buffer).
+    pub dropped_before_verification: u64,
+}
+
+/// The most application records kept while waiting for the remote fingerprint.
+const MAX_EARLY_DATA: usize = 64;
+
+/// A DTLS 1.2 connection: OpenSSL runs the protocol, weft owns the datagrams and the clock.
+///
+/// ```
+/// use std::time::{Duration, Instant, SystemTime};
+/// use weft_dtls::{Certificate, Config, Connection, Event, HashAlgorithm, KeyType, Role};
+///
+/// let (now, wall) = (Instant::now(), SystemTime::now());
+/// let ca = Certificate::generate(KeyType::EcdsaP256, wall, Duration::from_secs(86400))?;
+/// let cb = Certificate::generate(KeyType::EcdsaP256, wall, Duration::from_secs(86400))?;
+/// let mut a_cfg = Config::new(ca.clone());
+/// a_cfg.remote_fingerprints = vec![cb.fingerprint(HashAlgorithm::Sha256)?];
+/// let mut b_cfg = Config::new(cb);
+/// b_cfg.remote_fingerprints = vec![ca.fingerprint(HashAlgorithm::Sha256)?];
+/// let mut a = Connection::new(Role::Client, a_cfg, now, wall)?;
+/// let mut b = Connection::new(Role::Server, b_cfg, now, wall)?;
+/// // Shuttle datagrams until both are connected.
+/// for _ in 0..10 {
+///     while let Some(d) = a.poll_transmit() { b.handle_input(now, d); }
+///     while let Some(d) = b.poll_transmit() { a.handle_input(now, d); }
+/// }
+/// assert!(a.is_connected() && b.is_connected());
+/// a.send(b"hello")?;
+/// while let Some(d) = a.poll_transmit() { b.handle_input(now, d); }
+/// let data: Vec<_> = std::iter::from_fn(|| b.poll_event())
+///     .filter_map(|e| match e { Event::Data(d) => Some(d), _ => None })
+///     .collect();
+/// assert_eq!(data, vec![bytes::Bytes::from_static(b"hello")]);
+/// # Ok::<(), weft_dtls::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Connection {
+    ssl: Ssl,
+    role: Role,
+    config: Config,
+    state: State,
+    /// When the handshake began: at creation for a client, at the first datagram for a server.
+    started: Option<Instant>,
+    now: Instant,
+    transmits: VecDeque<Bytes>,
+    events: VecDeque<Event>,
+    /// Captured retransmissions of the current flight, each as datagrams, oldest first.
+    held: VecDeque<Vec<Bytes>>,
+    rto: Duration,
+    retransmit_at: Option<Instant>,
+    early_data: Vec<Bytes>,
+    read_buf: Vec<u8>,
+    stats: Stats,
+}
+
+impl Connection {
+    /// A connection in `role`. A client sends its ClientHello at once. `wall` is the wall-clock
+    /// time used to check the peer certificate's validity period.
+    pub fn new(role: Role, config: Config, now: Instant, wall: SystemTime) -> Result<Self, Error> {
+        if config.max_retransmissions > MAX_RETRANSMISSIONS {
+            return Err(Error::Config("max_retransmissions above 10"));
+        }
+        if !(256..=65_535).contains(&config.mtu) {
+            return Err(Error::Config("mtu must be 256 to 65535 bytes"));
+        }
+        let mut ctx = SslContextBuilder::new(SslMethod::dtls())?;
+        // DTLS 1.0 is refused; DTLS 1.3 is not offered by OpenSSL 3.0 and not yet by browsers.
+        ctx.set_min_proto_version(Some(SslVersion::DTLS1_2))?;
+        ctx.set_max_proto_version(Some(SslVersion::DTLS1_2))?;
+        ctx.set_cipher_list(CIPHERS)?;
+        ctx.set_certificate(config.certificate.x509())?;
+        ctx.set_private_key(config.certificate.key())?;
+        ctx.check_private_key()?;
+        if !config.srtp_profiles.is_empty() {
+            let names: Vec<&str> = config
+                .srtp_profiles
+                .iter()
+                .map(|p| p.openssl_name())
+                .collect();
+            ctx.set_tlsext_use_srtp(&names.join(":"))?;
+        }
+        ctx.set_options(
+            SslOptions::NO_RENEGOTIATION
+                | SslOptions::NO_TICKET
+                | SslOptions::from_bits_retain(openssl_sys::SSL_OP_NO_QUERY_MTU),
+        );
+        // No CA: identity is the SDP fingerprint, checked after the handshake. The validity
+        // period is still enforced (a `dtls-failure`), at the wall-clock time given.
+        ctx.set_verify_callback(
+            SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+            |_, store| {
+                let e = store.error().as_raw();
+                e != openssl_sys::X509_V_ERR_CERT_HAS_EXPIRED
+                    && e != openssl_sys::X509_V_ERR_CERT_NOT_YET_VALID
+            },
+        );
+        let ctx = ctx.build();
+        let mut ssl = Ssl::new(&ctx)?;
+        ssl.set_mtu(u32::try_from(config.mtu).map_err(|_| Error::Config("mtu"))?)?;
+        let secs = wall
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| Error::BadTime)?
+            .as_secs();
+        ssl.param_mut()
+            .set_time(i64::try_from(secs).map_err(|_| Error::BadTime)?);
+        ffi::prepare(&mut ssl, config.max_retransmissions as usize)?;
+        match role {
+            Role::Client => ssl.set_connect_state(),
+            Role::Server => ssl.set_accept_state(),
+        }
+        let rto = config.initial_rto;
+        let mut c = Connection {
+            ssl,
+            role,
+            config,
+            state: State::Handshaking,
+            started: (role == Role::Client).then_some(now),
+            now,
+            transmits: VecDeque::new(),
+            events: VecDeque::new(),
+            held: VecDeque::new(),
+            rto,
+            retransmit_at: None,
+            early_data: Vec::new(),
+            read_buf: vec![0u8; 16 * 1024 + 256],
+            stats: Stats::default(),
+        };
+        if role == Role::Client {
+            c.drive(now);
+        }
+        Ok(c)
+    }
+
+    /// The connection's role.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// The state.
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    /// Whether application data can flow.
+    pub fn is_connected(&self) -> bool {
+        self.state == State::Connected
+    }
+
+    /// The counters.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// The most application data one [`Connection::send`] can carry: one record in one
+    /// datagram of `mtu` bytes (header, explicit nonce and tag of AES-GCM taken off).
+    pub fn max_payload(&self) -> usize {
+        self.config.mtu - record::HEADER_LEN - 8 - 16
+    }
+
+    /// Gives the fingerprints from the peer's SDP. If the handshake already completed, the
+    /// peer is checked now.
+    pub fn set_remote_fingerprints(&mut self, now: Instant, fingerprints: Vec<Fingerprint>) {
+        self.now = self.now.max(now);
+        self.config.remote_fingerprints = fingerprints;
+        if self.state == State::AwaitingFingerprint {
+            self.verify_peer();
+        }
+    }
+
+    /// Feeds one received datagram.
+    pub fn handle_input(&mut self, now: Instant, datagram: Bytes) {
+        self.now = self.now.max(now);
+        if self.state == State::Closed {
+            return;
+        }
+        self.stats.datagrams_in += 1;
+        self.started.get_or_insert(self.now);
+        let Some(records) = record::split(&datagram) else {
+            debug!(
+                "dtls: dropped a malformed datagram of {} bytes",
+                datagram.len()
+            );
+            self.stats.dropped_malformed += 1;
+            return;
+        };
+        if self.state != State::Handshaking {
+            self.stats.stale_epoch_records +=
+                records.iter().filter(|(h, _)| h.epoch == 0).count() as u64;
+        }
+        if let Err(e) = ffi::feed(&self.ssl, &datagram) {
+            debug!("dtls: {e}");
+            self.stats.dropped_malformed += 1;
+            return;
+        }
+        let now = self.now;
+        self.drive(now);
+    }
+
+    /// Releases held retransmissions and enforces the handshake timeout. Idempotent.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        let now = self.now;
+        if self.state != State::Handshaking {
+            return;
+        }
+        let Some(started) = self.started else {
+            return;
+        };
+        if now.saturating_duration_since(started) >= self.config.handshake_timeout {
+            self.close_with(CloseReason::HandshakeTimeout);
+            return;
+        }
+        let Some(at) = self.retransmit_at else {
+            return;
+        };
+        if now < at {
+            return;
+        }
+        match self.held.pop_front() {
+            Some(copy) => {
+                trace!("dtls: retransmitting the flight after {:?}", self.rto);
+                self.stats.retransmissions += 1;
+                self.transmits.extend(copy);
+                self.rto = (self.rto * 2).min(self.config.max_rto);
+                self.retransmit_at = Some(now + self.rto);
+            }
+            None => {
+                // The last copy went out one RTO ago and nothing came back.
+                self.close_with(CloseReason::HandshakeTimeout);
+            }
+        }
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Bytes> {
+        let d = self.transmits.pop_front();
+        if d.is_some() {
+            self.stats.datagrams_out += 1;
+        }
+        d
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When [`Connection::handle_timeout`] should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.state != State::Handshaking {
+            return None;
+        }
+        let deadline = self.started? + self.config.handshake_timeout;
+        Some(self.retransmit_at.map_or(deadline, |t| t.min(deadline)))
+    }
+
+    /// Sends application data as one record.
+    pub fn send(&mut self, data: &[u8]) -> Result<(), Error> {
+        match self.state {
+            State::Connected => {}
+            State::Closed => return Err(Error::Closed),
+            _ => return Err(Error::NotConnected),
+        }
+        if data.len() > self.max_payload() {
+            return Err(Error::TooLarge {
+                len: data.len(),
+                max: self.max_payload(),
+            });
+        }
+        match ffi::write(&mut self.ssl, data) {
+            Outcome::Done(_) => {}
+            Outcome::Fatal(reason) => {
+                self.close_with(CloseReason::DtlsFailure(reason));
+                return Err(Error::Closed);
+            }
+            Outcome::Closed | Outcome::WantRead => return Err(Error::Closed),
+        }
+        self.collect_output();
+        Ok(())
+    }
+
+    /// Sends `close_notify` and closes.
+    pub fn close(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        if self.state == State::Closed {
+            return;
+        }
+        ffi::shutdown(&mut self.ssl);
+        self.collect_output();
+        self.close_with(CloseReason::LocalClose);
+    }
+
+    /// Runs OpenSSL on whatever input is buffered, then collects its output.
+    fn drive(&mut self, now: Instant) {
+        if self.state == State::Handshaking {
+            match ffi::do_handshake(&mut self.ssl) {
+                Outcome::Done(_) => {
+                    self.collect_output_at(now);
+                    self.handshake_done();
+                }
+                Outcome::WantRead => {}
+                Outcome::Closed => self.fail_handshake("peer closed during the handshake".into()),
+                Outcome::Fatal(reason) => self.fail_handshake(reason),
+            }
+        }
+        if matches!(self.state, State::Connected | State::AwaitingFingerprint) {
+            self.read_application_data();
+        }
+        self.collect_output_at(now);
+    }
+
+    fn read_application_data(&mut self) {
+        loop {
+            match ffi::read(&mut self.ssl, &mut self.read_buf) {
+                Outcome::Done(n) => {
+                    let data = Bytes::copy_from_slice(&self.read_buf[..n]);
+                    if self.state == State::Connected {
+                        self.events.push_back(Event::Data(data));
+                    } else if self.early_data.len() < MAX_EARLY_DATA {
+                        self.early_data.push(data);
+                    } else {
+                        self.stats.dropped_before_verification += 1;
+                    }
+                }
+                Outcome::WantRead => return,
+                Outcome::Closed => {
+                    info!("dtls: peer sent close_notify");
+                    ffi::shutdown(&mut self.ssl);
+                    self.collect_output();
+                    self.close_with(CloseReason::PeerClosed);
+                    return;
+                }
+                Outcome::Fatal(reason) => {
+                    self.collect_output();
+                    self.close_with(CloseReason::DtlsFailure(reason));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn fail_handshake(&mut self, reason: String) {
+        let verify = self.ssl.verify_result();
+        let reason = if verify == X509VerifyResult::OK {
+            reason
+        } else {
+            format!("{reason}: peer certificate: {}", verify.error_string())
+        };
+        info!("dtls: handshake failed: {reason}");
+        self.collect_output();
+        self.close_with(CloseReason::DtlsFailure(reason));
+    }
+
+    fn handshake_done(&mut self) {
+        self.held.clear();
+        self.retransmit_at = None;
+        if !ffi::extended_master_secret(&self.ssl) {
+            // RFC 8827 §6.5 and this crate require the extended master secret (RFC 7627).
+            ffi::shutdown(&mut self.ssl);
+            self.collect_output();
+            self.close_with(CloseReason::DtlsFailure(
+                "peer does not support the extended master secret".into(),
+            ));
+            return;
+        }
+        if self.config.remote_fingerprints.is_empty() {
+            self.state = State::AwaitingFingerprint;
+            return;
+        }
+        self.verify_peer();
+    }
+
+    fn verify_peer(&mut self) {
+        let Some(cert) = self.ssl.peer_certificate() else {
+            self.close_with(CloseReason::DtlsFailure("peer sent no certificate".into()));
+            return;
+        };
+        if !self
+            .config
+            .remote_fingerprints
+            .iter()
+            .any(|f| f.matches(&cert))
+        {
+            info!("dtls: peer certificate matches no fingerprint");
+            ffi::shutdown(&mut self.ssl);
+            self.collect_output();
+            self.close_with(CloseReason::FingerprintFailure);
+            return;
+        }
+        if let Some(p) = self
+            .ssl
+            .selected_srtp_profile()
+            .and_then(|p| SrtpProfile::from_openssl_name(p.name()))
+        {
+            let mut export = vec![0u8; KeyingMaterial::export_len(p)];
+            let keys = self
+                .ssl
+                .export_keying_material(&mut export, KeyingMaterial::LABEL, None)
+                .ok()
+                .and_then(|()| KeyingMaterial::split(p, &export, self.role == Role::Client));
+            match keys {
+                Some(k) => self.events.push_back(Event::KeyingMaterial(k)),
+                None => {
+                    self.close_with(CloseReason::DtlsFailure(
+                        "cannot export the DTLS-SRTP keys".into(),
+                    ));
+                    return;
+                }
+            }
+        }
+        let peer_fingerprint = match Fingerprint::of(&cert, HashAlgorithm::Sha256) {
+            Ok(f) => f,
+            Err(e) => {
+                self.close_with(CloseReason::DtlsFailure(e.to_string()));
+                return;
+            }
+        };
+        let cipher = self
+            .ssl
+            .current_cipher()
+            .map(|c| c.name().to_string())
+            .unwrap_or_default();
+        info!("dtls: connected with {cipher}");
+        self.state = State::Connected;
+        self.events.push_back(Event::Connected {
+            peer_fingerprint,
+            cipher,
+        });
+        for d in std::mem::take(&mut self.early_data) {
+            self.events.push_back(Event::Data(d));
+        }
+    }
+
+    fn close_with(&mut self, reason: CloseReason) {
+        if self.state == State::Closed {
+            return;
+        }
+        self.state = State::Closed;
+        self.held.clear();
+        self.retransmit_at = None;
+        self.events.push_back(Event::Closed { reason });
+    }
+
+    fn collect_output(&mut self) {
+        let now = self.now;
+        self.collect_output_at(now);
+    }
+
+    /// Moves what OpenSSL wrote into datagrams: the live part goes out now, captured
+    /// retransmissions are held for the timer (ADR 0003).
+    fn collect_output_at(&mut self, now: Instant) {
+        let (fresh_start, copy_starts) = ffi::take_timer_state(&mut self.ssl);
+        let out = ffi::drain(&self.ssl);
+        if out.is_empty() && !fresh_start {
+            return;
+        }
+        let mut bounds: Vec<usize> = copy_starts
+            .into_iter()
+            .filter(|&b| b <= out.len())
+            .collect();
+        bounds.push(out.len());
+        let mut segments = Vec::with_capacity(bounds.len());
+        let mut start = 0;
+        for end in bounds {
+            segments.push(&out[start..end.max(start)]);
+            start = end.max(start);
+        }
+        let pack = |seg: &[u8]| -> Vec<Bytes> {
+            match record::split(seg) {
+                Some(recs) => record::pack(recs.into_iter().map(|(_, r)| r), self.config.mtu),
+                // OpenSSL only writes whole records; send anything else as it is.
+                None if seg.is_empty() => Vec::new(),
+                None => vec![Bytes::copy_from_slice(seg)],
+            }
+        };
+        let live = pack(segments[0]);
+        let copies: Vec<Vec<Bytes>> = segments[1..].iter().map(|s| pack(s)).collect();
+        self.transmits.extend(live);
+        if fresh_start || !copies.is_empty() {
+            // A new flight: forget the previous one's copies and start its timer.
+            self.held = copies.into_iter().filter(|c| !c.is_empty()).collect();
+            self.rto = self.config.initial_rto;
+            self.retransmit_at = if self.state == State::Handshaking && !self.held.is_empty() {
+                Some(now + self.rto)
+            } else {
+                None
+            };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::disallowed_methods)] // tests pick arbitrary clock origins
+
+    use super::*;
+    use crate::cert::KeyType;
+
+    fn cert_valid(wall: SystemTime, from_ago: Duration, lasts: Duration) -> Certificate {
+        Certificate::generate(KeyType::EcdsaP256, wall - from_ago, lasts).unwrap()
+    }
+
+    fn shuttle(a: &mut Connection, b: &mut Connection, now: Instant) {
+        for _ in 0..10 {
+            while let Some(d) = a.poll_transmit() {
+                b.handle_input(now, d);
+            }
+            while let Some(d) = b.poll_transmit() {
+                a.handle_input(now, d);
+            }
+        }
+    }
+
+    fn closed(c: &mut Connection) -> Option<CloseReason> {
+        std::iter::from_fn(|| c.poll_event()).find_map(|e| match e {
+            Event::Closed { reason } => Some(reason),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn expired_peer_certificate_is_a_dtls_failure() {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let day = Duration::from_secs(86400);
+        let fresh = cert_valid(wall, Duration::ZERO, day);
+        let old = cert_valid(wall, 3 * day, day);
+        let mut cc = Config::new(old.clone());
+        cc.remote_fingerprints = vec![fresh.fingerprint(HashAlgorithm::Sha256).unwrap()];
+        let mut sc = Config::new(fresh);
+        sc.remote_fingerprints = vec![old.fingerprint(HashAlgorithm::Sha256).unwrap()];
+        let mut client = Connection::new(Role::Client, cc, now, wall).unwrap();
+        let mut server = Connection::new(Role::Server, sc, now, wall).unwrap();
+        shuttle(&mut client, &mut server, now);
+        match closed(&mut server) {
+            Some(CloseReason::DtlsFailure(r)) => assert!(r.contains("expired"), "{r}"),
+            other => panic!("unexpected {other:?}"),
+        }
+        // The server's alert ends the client too.
+        assert!(matches!(
+            closed(&mut client),
+            Some(CloseReason::DtlsFailure(_))
+        ));
+    }
+
+    #[test]
+    fn truncated_client_hello_is_dropped_and_counted() {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let c = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
+        let mut client = Connection::new(Role::Client, Config::new(c.clone()), now, wall).unwrap();
+        let mut server = Connection::new(Role::Server, Config::new(c), now, wall).unwrap();
+        let hello = client.poll_transmit().unwrap();
+        for cut in [1, 5, 13, hello.len() / 2, hello.len() - 1] {
+            server.handle_input(now, hello.slice(..cut));
+        }
+        assert_eq!(server.stats().dropped_malformed, 5);
+        assert_eq!(server.state(), State::Handshaking);
+        assert!(server.poll_transmit().is_none());
+        // The whole ClientHello still works afterwards.
+        server.handle_input(now, hello);
+        assert!(server.poll_transmit().is_some());
+    }
+
+    #[test]
+    fn garbage_never_panics_and_is_counted() {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let c = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
+        let mut server = Connection::new(Role::Server, Config::new(c), now, wall).unwrap();
+        for g in [
+            &b""[..],
+            b"\x00\x01",
+            b"\x17\xfe\xfd\x00\x01\x00\x00\x00\x00\x00\x01\x00\x03abc",
+        ] {
+            server.handle_input(now, Bytes::copy_from_slice(g));
+        }
+        assert_eq!(server.stats().dropped_malformed, 2);
+        assert!(server.poll_event().is_none());
+    }
+
+    #[test]
+    fn fingerprints_given_after_the_handshake_are_checked_then() {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let ca = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
+        let cb = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
+        let mut a = Connection::new(Role::Client, Config::new(ca.clone()), now, wall).unwrap();
+        let mut bcfg = Config::new(cb.clone());
+        bcfg.remote_fingerprints = vec![ca.fingerprint(HashAlgorithm::Sha256).unwrap()];
+        let mut b = Connection::new(Role::Server, bcfg, now, wall).unwrap();
+        shuttle(&mut a, &mut b, now);
+        assert_eq!(a.state(), State::AwaitingFingerprint);
+        assert!(b.is_connected());
+        b.send(b"early").unwrap();
+        while let Some(d) = b.poll_transmit() {
+            a.handle_input(now, d);
+        }
+        assert!(a.poll_event().is_none(), "nothing before verification");
+        assert_eq!(a.send(b"x"), Err(Error::NotConnected));
+        a.set_remote_fingerprints(now, vec![cb.fingerprint(HashAlgorithm::Sha256).unwrap()]);
+        let events: Vec<Event> = std::iter::from_fn(|| a.poll_event()).collect();
+        assert!(matches!(events[0], Event::KeyingMaterial(_)));
+        assert!(matches!(events[1], Event::Connected { .. }));
+        assert_eq!(events[2], Event::Data(Bytes::from_static(b"early")));
+    }
+
+    #[test]
+    fn close_notify_reaches_the_peer() {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let ca = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
+        let cb = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
+        let mut acfg = Config::new(ca.clone());
+        acfg.remote_fingerprints = vec![cb.fingerprint(HashAlgorithm::Sha256).unwrap()];
+        let mut bcfg = Config::new(cb);
+        bcfg.remote_fingerprints = vec![ca.fingerprint(HashAlgorithm::Sha256).unwrap()];
+        let mut a = Connection::new(Role::Client, acfg, now, wall).unwrap();
+        let mut b = Connection::new(Role::Server, bcfg, now, wall).unwrap();
+        shuttle(&mut a, &mut b, now);
+        assert!(a.is_connected() && b.is_connected());
+        assert_eq!(
+            a.send(&vec![0; 2000]),
+            Err(Error::TooLarge {
+                len: 2000,
+                max: a.max_payload()
+            })
+        );
+        a.close(now);
+        assert_eq!(closed(&mut a), Some(CloseReason::LocalClose));
+        while let Some(d) = a.poll_transmit() {
+            b.handle_input(now, d);
+        }
+        assert_eq!(closed(&mut b), Some(CloseReason::PeerClosed));
+        assert_eq!(a.send(b"late"), Err(Error::Closed));
+    }
+}

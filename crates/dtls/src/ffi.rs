@@ -1,0 +1,266 @@
+//! The one place `weft-dtls` calls OpenSSL directly: memory BIOs, the handshake, read and write
+//! calls, and the DTLS timer callback (see `docs/adr/0003-dtls-retransmission-timer.md`).
+//!
+//! Everything else uses the safe `openssl` crate.
+
+#![allow(unsafe_code)]
+
+use std::os::raw::{c_int, c_long, c_uint, c_void};
+use std::sync::OnceLock;
+
+use foreign_types::ForeignTypeRef;
+use openssl::ex_data::Index;
+use openssl::ssl::{Ssl, SslRef};
+use openssl_sys as sys;
+
+use crate::error::Error;
+
+/// The DTLS timer state OpenSSL's callback updates, kept in the SSL's ex_data.
+#[derive(Debug, Default)]
+pub(crate) struct TimerState {
+    /// How many retransmission copies to capture per flight.
+    pub max_copies: usize,
+    /// Set when OpenSSL started the timer for a new flight during the current call.
+    pub fresh_start: bool,
+    /// The write BIO's length when each captured retransmission began.
+    pub copy_starts: Vec<usize>,
+}
+
+/// "Already expired" for OpenSSL (it treats anything under 15 ms as expired).
+const SHORT_US: c_uint = 1;
+/// Longer than any handshake: OpenSSL's own timer never fires.
+const LONG_US: c_uint = 3_600_000_000;
+/// `BIO_CTRL_PENDING`: bytes waiting in a memory BIO.
+const BIO_CTRL_PENDING: c_int = 10;
+/// `BIO_C_SET_BUF_MEM_EOF_RETURN`: what reading an empty memory BIO returns.
+const BIO_C_SET_BUF_MEM_EOF_RETURN: c_int = 130;
+/// `SSL_CTRL_GET_EXTMS_SUPPORT`.
+const SSL_CTRL_GET_EXTMS_SUPPORT: c_int = 122;
+
+unsafe extern "C" {
+    /// `void DTLS_set_timer_cb(SSL *s, DTLS_timer_cb cb)`, OpenSSL 1.1.1 and later; not in
+    /// `openssl-sys`.
+    fn DTLS_set_timer_cb(
+        s: *mut sys::SSL,
+        cb: Option<unsafe extern "C" fn(*mut sys::SSL, c_uint) -> c_uint>,
+    );
+}
+
+fn timer_index() -> Result<Index<Ssl, TimerState>, Error> {
+    // One ex_data index for the whole process, created on first use.
+    static INDEX: OnceLock<Result<Index<Ssl, TimerState>, String>> = OnceLock::new();
+    INDEX
+        .get_or_init(|| Ssl::new_ex_index::<TimerState>().map_err(|e| e.to_string()))
+        .clone()
+        .map_err(Error::OpenSsl)
+}
+
+/// Called by OpenSSL when it (re)starts the DTLS timer: with 0 for a new flight, with the
+/// previous duration just before it retransmits.
+unsafe extern "C" fn timer_cb(ssl: *mut sys::SSL, previous_us: c_uint) -> c_uint {
+    // SAFETY: OpenSSL calls this with the live SSL whose handshake it is running; no other
+    // reference to it is in use while OpenSSL runs inside our own call into it.
+    let ssl_ref = unsafe { SslRef::from_ptr_mut(ssl) };
+    // SAFETY: the SSL owns its write BIO for as long as the SSL lives.
+    let pending = unsafe {
+        sys::BIO_ctrl(
+            sys::SSL_get_wbio(ssl),
+            BIO_CTRL_PENDING,
+            0,
+            std::ptr::null_mut(),
+        )
+    };
+    let Ok(index) = timer_index() else {
+        return LONG_US;
+    };
+    let Some(state) = ssl_ref.ex_data_mut(index) else {
+        return LONG_US;
+    };
+    if previous_us == 0 {
+        state.fresh_start = true;
+        state.copy_starts.clear();
+        return if state.max_copies > 0 {
+            SHORT_US
+        } else {
+            LONG_US
+        };
+    }
+    state
+        .copy_starts
+        .push(usize::try_from(pending).unwrap_or(0));
+    if state.copy_starts.len() < state.max_copies {
+        SHORT_US
+    } else {
+        LONG_US
+    }
+}
+
+/// Gives `ssl` two memory BIOs and the timer callback, with `max_copies` retransmissions
+/// captured per flight.
+pub(crate) fn prepare(ssl: &mut Ssl, max_copies: usize) -> Result<(), Error> {
+    ssl.set_ex_data(
+        timer_index()?,
+        TimerState {
+            max_copies,
+            ..TimerState::default()
+        },
+    );
+    // SAFETY: BIO_s_mem returns a static method table; BIO_new allocates a BIO we hand to the
+    // SSL below, which then owns and frees both.
+    unsafe {
+        let rbio = sys::BIO_new(sys::BIO_s_mem());
+        let wbio = sys::BIO_new(sys::BIO_s_mem());
+        if rbio.is_null() || wbio.is_null() {
+            if !rbio.is_null() {
+                sys::BIO_free_all(rbio);
+            }
+            if !wbio.is_null() {
+                sys::BIO_free_all(wbio);
+            }
+            return Err(Error::OpenSsl("cannot allocate memory BIOs".into()));
+        }
+        // An empty read BIO means "no datagram yet", not end of file.
+        sys::BIO_ctrl(rbio, BIO_C_SET_BUF_MEM_EOF_RETURN, -1, std::ptr::null_mut());
+        sys::SSL_set_bio(ssl.as_ptr(), rbio, wbio);
+        DTLS_set_timer_cb(ssl.as_ptr(), Some(timer_cb));
+    }
+    Ok(())
+}
+
+/// The timer state of the last call, reset for the next one.
+pub(crate) fn take_timer_state(ssl: &mut SslRef) -> (bool, Vec<usize>) {
+    let Ok(index) = timer_index() else {
+        return (false, Vec::new());
+    };
+    match ssl.ex_data_mut(index) {
+        Some(s) => (
+            std::mem::take(&mut s.fresh_start),
+            std::mem::take(&mut s.copy_starts),
+        ),
+        None => (false, Vec::new()),
+    }
+}
+
+/// Puts one received datagram where OpenSSL will read it.
+pub(crate) fn feed(ssl: &SslRef, datagram: &[u8]) -> Result<(), Error> {
+    let len = c_int::try_from(datagram.len()).map_err(|_| Error::Config("datagram too large"))?;
+    // SAFETY: the read BIO belongs to the live SSL; BIO_write copies `len` bytes from a valid
+    // slice.
+    let n = unsafe {
+        sys::BIO_write(
+            sys::SSL_get_rbio(ssl.as_ptr()),
+            datagram.as_ptr().cast::<c_void>(),
+            len,
+        )
+    };
+    if n == len {
+        Ok(())
+    } else {
+        Err(Error::OpenSsl("memory BIO refused the datagram".into()))
+    }
+}
+
+/// Everything OpenSSL wrote since the last drain.
+pub(crate) fn drain(ssl: &SslRef) -> Vec<u8> {
+    // SAFETY: the write BIO belongs to the live SSL.
+    let wbio = unsafe { sys::SSL_get_wbio(ssl.as_ptr()) };
+    // SAFETY: as above; BIO_CTRL_PENDING only reads the BIO's length.
+    let pending = unsafe { sys::BIO_ctrl(wbio, BIO_CTRL_PENDING, 0, std::ptr::null_mut()) };
+    let pending = usize::try_from(pending).unwrap_or(0);
+    let mut out = vec![0u8; pending];
+    let mut filled = 0;
+    while filled < pending {
+        let want = c_int::try_from(pending - filled).unwrap_or(c_int::MAX);
+        // SAFETY: `out[filled..]` has room for `want` bytes.
+        let n = unsafe { sys::BIO_read(wbio, out[filled..].as_mut_ptr().cast::<c_void>(), want) };
+        if n <= 0 {
+            break;
+        }
+        filled += n as usize;
+    }
+    out.truncate(filled);
+    out
+}
+
+/// The outcome of a call into OpenSSL.
+#[derive(Debug)]
+pub(crate) enum Outcome {
+    /// It completed (handshake done, or that many bytes read or written).
+    Done(usize),
+    /// It needs another datagram.
+    WantRead,
+    /// The peer sent `close_notify`.
+    Closed,
+    /// A fatal error; the text names it.
+    Fatal(String),
+}
+
+fn outcome(ssl: &SslRef, ret: c_int) -> Outcome {
+    if ret > 0 {
+        return Outcome::Done(ret as usize);
+    }
+    // SAFETY: `ret` is the return value of the call just made on this SSL.
+    let code = unsafe { sys::SSL_get_error(ssl.as_ptr(), ret) };
+    match code {
+        sys::SSL_ERROR_WANT_READ | sys::SSL_ERROR_WANT_WRITE => Outcome::WantRead,
+        sys::SSL_ERROR_ZERO_RETURN => Outcome::Closed,
+        _ => {
+            let stack = openssl::error::ErrorStack::get();
+            let text = stack
+                .errors()
+                .iter()
+                .filter_map(|e| e.reason())
+                .collect::<Vec<_>>()
+                .join("; ");
+            Outcome::Fatal(if text.is_empty() {
+                format!("ssl error {code}")
+            } else {
+                text
+            })
+        }
+    }
+}
+
+/// `SSL_do_handshake`.
+pub(crate) fn do_handshake(ssl: &mut SslRef) -> Outcome {
+    // SAFETY: the SSL is live and has both BIOs.
+    let ret = unsafe { sys::SSL_do_handshake(ssl.as_ptr()) };
+    outcome(ssl, ret)
+}
+
+/// `SSL_read` into `buf`.
+pub(crate) fn read(ssl: &mut SslRef, buf: &mut [u8]) -> Outcome {
+    let len = c_int::try_from(buf.len()).unwrap_or(c_int::MAX);
+    // SAFETY: `buf` has room for `len` bytes.
+    let ret = unsafe { sys::SSL_read(ssl.as_ptr(), buf.as_mut_ptr().cast::<c_void>(), len) };
+    outcome(ssl, ret)
+}
+
+/// `SSL_write` of one record.
+pub(crate) fn write(ssl: &mut SslRef, data: &[u8]) -> Outcome {
+    let len = c_int::try_from(data.len()).unwrap_or(c_int::MAX);
+    // SAFETY: `data` holds `len` readable bytes.
+    let ret = unsafe { sys::SSL_write(ssl.as_ptr(), data.as_ptr().cast::<c_void>(), len) };
+    outcome(ssl, ret)
+}
+
+/// `SSL_shutdown`: queues `close_notify`.
+pub(crate) fn shutdown(ssl: &mut SslRef) {
+    // SAFETY: the SSL is live; the result only says whether the peer's close_notify came too.
+    unsafe {
+        sys::SSL_shutdown(ssl.as_ptr());
+    }
+}
+
+/// Whether the handshake negotiated the extended master secret (RFC 7627).
+pub(crate) fn extended_master_secret(ssl: &SslRef) -> bool {
+    // SAFETY: a read-only control on a live SSL.
+    unsafe {
+        sys::SSL_ctrl(
+            ssl.as_ptr(),
+            SSL_CTRL_GET_EXTMS_SUPPORT,
+            0 as c_long,
+            std::ptr::null_mut(),
+        ) == 1
+    }
+}
