@@ -317,7 +317,7 @@ fn fuzz(rest: &[&str]) -> Result<()> {
 
 fn bench(rest: &[&str]) -> Result<()> {
     let crates: Vec<String> = if rest.is_empty() {
-        vec!["weft-stun".into()]
+        vec!["weft-stun".into(), "weft-dtls".into()]
     } else {
         rest.iter().map(|s| s.to_string()).collect()
     };

@@ -182,6 +182,17 @@ impl Connection {
     /// A connection in `role`. A client sends its ClientHello at once. `wall` is the wall-clock
     /// time used to check the peer certificate's validity period.
     pub fn new(role: Role, config: Config, now: Instant, wall: SystemTime) -> Result<Self, Error> {
+        Self::with_options(role, config, now, wall, SslOptions::empty())
+    }
+
+    /// [`Connection::new`] with extra OpenSSL options (tests use it to impersonate old peers).
+    fn with_options(
+        role: Role,
+        config: Config,
+        now: Instant,
+        wall: SystemTime,
+        extra: SslOptions,
+    ) -> Result<Self, Error> {
         if config.max_retransmissions > MAX_RETRANSMISSIONS {
             return Err(Error::Config("max_retransmissions above 10"));
         }
@@ -207,7 +218,8 @@ impl Connection {
         ctx.set_options(
             SslOptions::NO_RENEGOTIATION
                 | SslOptions::NO_TICKET
-                | SslOptions::from_bits_retain(openssl_sys::SSL_OP_NO_QUERY_MTU),
+                | SslOptions::from_bits_retain(openssl_sys::SSL_OP_NO_QUERY_MTU)
+                | extra,
         );
         // No CA: identity is the SDP fingerprint, checked after the handshake. The validity
         // period is still enforced (a `dtls-failure`), at the wall-clock time given.
@@ -724,6 +736,29 @@ mod tests {
         assert!(matches!(events[0], Event::KeyingMaterial(_)));
         assert!(matches!(events[1], Event::Connected { .. }));
         assert_eq!(events[2], Event::Data(Bytes::from_static(b"early")));
+    }
+
+    #[test]
+    fn a_peer_without_extended_master_secret_is_refused() {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let ca = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
+        let cb = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
+        let mut acfg = Config::new(ca.clone());
+        acfg.remote_fingerprints = vec![cb.fingerprint(HashAlgorithm::Sha256).unwrap()];
+        let mut bcfg = Config::new(cb);
+        bcfg.remote_fingerprints = vec![ca.fingerprint(HashAlgorithm::Sha256).unwrap()];
+        // SSL_OP_NO_EXTENDED_MASTER_SECRET (bit 0 in OpenSSL 3.0's ssl.h; not in openssl-sys).
+        let old = SslOptions::from_bits_retain(1);
+        let mut a = Connection::with_options(Role::Client, acfg, now, wall, old).unwrap();
+        let mut b = Connection::new(Role::Server, bcfg, now, wall).unwrap();
+        shuttle(&mut a, &mut b, now);
+        match closed(&mut b) {
+            Some(CloseReason::DtlsFailure(r)) => {
+                assert!(r.contains("extended master secret"), "{r}")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(!b.is_connected());
     }
 
     #[test]
