@@ -3,8 +3,10 @@
 //! What weft can do end to end today: a STUN server, and two peers (alice and bob) that each
 //! own one UDP socket. Each peer learns its mapped address from the server, then both run
 //! Binding transactions at each other at once, each socket serving as STUN client and STUN
-//! server together (the sans-IO `Client` and `Server` composed by one task). Data channels and
-//! media join the demo as their crates land (see the README's status table).
+//! server together (the sans-IO `Client` and `Server` composed by one task). Then the same two
+//! sockets run a DTLS 1.2 handshake (certificates checked by fingerprint, DTLS-SRTP keys
+//! agreed) and alice's messages are echoed back by bob over it. Data channels (SCTP) and media
+//! join the demo as their crates land (see the README's status table).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -26,9 +28,15 @@ pub struct Options {
     /// Binding transactions each peer runs toward the other.
     #[arg(long, default_value_t = 5000)]
     pub transactions: u64,
-    /// Transactions each peer keeps in flight at once.
+    /// Transactions (and DTLS messages) each peer keeps in flight at once.
     #[arg(long, default_value_t = 32)]
     pub in_flight: u64,
+    /// Messages alice sends over DTLS for bob to echo.
+    #[arg(long, default_value_t = 5000)]
+    pub messages: u64,
+    /// The size of each DTLS message in bytes.
+    #[arg(long, default_value_t = 1000)]
+    pub message_size: usize,
 }
 
 /// Prints a timeline line, stamped with the time since the demo started.
@@ -52,11 +60,16 @@ struct Report {
 }
 
 pub async fn run(opts: Options) -> anyhow::Result<()> {
-    if opts.transactions == 0 || opts.in_flight == 0 {
-        bail!("--transactions and --in-flight must be at least 1");
+    if opts.transactions == 0 || opts.in_flight == 0 || opts.messages == 0 {
+        bail!("--transactions, --in-flight and --messages must be at least 1");
+    }
+    if !(8..=1100).contains(&opts.message_size) {
+        bail!("--message-size must be 8 to 1100 bytes (one DTLS record in a 1200-byte datagram)");
     }
     let tl = Timeline(Instant::now());
-    println!("weft demo: STUN over loopback UDP (data channels and media join as they land)");
+    println!(
+        "weft demo: STUN and DTLS over loopback UDP (data channels and media join as they land)"
+    );
     let server = StunServer::udp(
         "127.0.0.1:0".parse()?,
         ServerConfig {
@@ -127,9 +140,11 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         ms(b_report.elapsed)
     ));
     let _ = stop_tx.send(true);
-    let a_answered = a.await??;
-    let b_answered = b.await??;
-    tl.say("both peers stopped");
+    let (a_answered, alice) = a.await??;
+    let (b_answered, bob) = b.await??;
+    tl.say("both peers stopped their STUN machines");
+
+    let dtls = dtls_phase(&tl, &opts, alice, bob).await?;
 
     println!();
     println!("figures");
@@ -159,10 +174,18 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
             r.ok as f64 / r.elapsed.as_secs_f64().max(1e-9)
         );
     }
+    dtls.print();
     let failed =
         a_report.timed_out + b_report.timed_out + a_report.wrong_address + b_report.wrong_address;
     if failed > 0 {
         bail!("{failed} transactions failed");
+    }
+    if dtls.echoed != opts.messages {
+        bail!(
+            "{} of {} DTLS messages came back",
+            dtls.echoed,
+            opts.messages
+        );
     }
     println!("demo ok");
     Ok(())
@@ -182,7 +205,7 @@ async fn peer(
     seed: [u8; 32],
     done: oneshot::Sender<Report>,
     mut stop: watch::Receiver<bool>,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<(u64, UdpSocket)> {
     let local = socket.local_addr()?;
     let mut client = Client::new(ClientConfig {
         rng_seed: Some(seed),
@@ -261,7 +284,163 @@ async fn peer(
                 }
             }
             _ = &mut sleep => client.handle_timeout(weft::now()),
-            _ = stop.changed() => return Ok(server.stats().binding_requests),
+            _ = stop.changed() => return Ok((server.stats().binding_requests, socket)),
         }
     }
+}
+
+/// What the DTLS phase measured.
+struct DtlsFigures {
+    handshake: Duration,
+    cipher: String,
+    profile: String,
+    echoed: u64,
+    bytes: u64,
+    elapsed: Duration,
+    rtts: Vec<Duration>,
+}
+
+impl DtlsFigures {
+    fn print(&self) {
+        let mut rtts = self.rtts.clone();
+        rtts.sort();
+        let pct = |p: f64| {
+            rtts.get(((rtts.len() as f64 - 1.0) * p) as usize)
+                .map_or("n/a".to_string(), |d| {
+                    format!("{:.1} us", d.as_secs_f64() * 1e6)
+                })
+        };
+        println!(
+            "  dtls: handshake {:.2} ms, {} with SRTP profile {}",
+            ms(self.handshake),
+            self.cipher,
+            self.profile
+        );
+        println!(
+            "  dtls: {} messages echoed, rtt p50 {} / p99 {}, {:.1} MB/s each way",
+            self.echoed,
+            pct(0.5),
+            pct(0.99),
+            self.bytes as f64 / self.elapsed.as_secs_f64().max(1e-9) / 1e6
+        );
+    }
+}
+
+/// Alice (DTLS client) and bob (server) on the sockets they used for STUN: a handshake, then
+/// alice's messages echoed by bob, `in_flight` at a time.
+async fn dtls_phase(
+    tl: &Timeline,
+    opts: &Options,
+    alice: UdpSocket,
+    bob: UdpSocket,
+) -> anyhow::Result<DtlsFigures> {
+    use weft::dtls::{Certificate, Config, DtlsTransport, Event, HashAlgorithm, KeyType, Role};
+
+    let wall = std::time::SystemTime::now();
+    let day = Duration::from_secs(86400);
+    let (ac, bc) = (
+        Certificate::generate(KeyType::EcdsaP256, wall, day)?,
+        Certificate::generate(KeyType::EcdsaP256, wall, day)?,
+    );
+    // What the offer and answer would carry in a=fingerprint.
+    let (afp, bfp) = (
+        ac.fingerprint(HashAlgorithm::Sha256)?,
+        bc.fingerprint(HashAlgorithm::Sha256)?,
+    );
+    tl.say(format!("alice's certificate {afp}"));
+    tl.say(format!("bob's certificate   {bfp}"));
+    let (a_addr, b_addr) = (alice.local_addr()?, bob.local_addr()?);
+    let mut a_cfg = Config::new(ac);
+    a_cfg.remote_fingerprints = vec![bfp];
+    let mut b_cfg = Config::new(bc);
+    b_cfg.remote_fingerprints = vec![afp];
+    let started = Instant::now();
+    let mut bob = DtlsTransport::start(bob, a_addr, Role::Server, b_cfg)?;
+    let mut alice = DtlsTransport::start(alice, b_addr, Role::Client, a_cfg)?;
+    tl.say("alice -> bob: DTLS handshake started (alice is the client)");
+    let mut profile = String::from("none");
+    let cipher = loop {
+        match alice.next_event().await {
+            Some(Event::KeyingMaterial(k)) => profile = format!("{:?}", k.profile),
+            Some(Event::Connected { cipher, .. }) => break cipher,
+            Some(Event::Closed { reason }) => bail!("alice's DTLS closed: {reason:?}"),
+            Some(_) => {}
+            None => bail!("alice's DTLS task stopped"),
+        }
+    };
+    let handshake = started.elapsed();
+    tl.say(format!("alice connected: {cipher}, SRTP {profile}"));
+    // Bob echoes everything until alice closes.
+    let echo = tokio::spawn(async move {
+        let mut echoed = 0u64;
+        loop {
+            match bob.next_event().await {
+                Some(Event::Data(d)) => {
+                    if bob.send(d).await.is_err() {
+                        break;
+                    }
+                    echoed += 1;
+                }
+                Some(Event::Closed { .. }) | None => break,
+                Some(_) => {}
+            }
+        }
+        echoed
+    });
+    let payload = vec![0x42u8; opts.message_size];
+    let mut sent_at: HashMap<u64, Instant> = HashMap::new();
+    let mut rtts = Vec::with_capacity(opts.messages as usize);
+    let (mut next, mut echoed, mut bytes) = (0u64, 0u64, 0u64);
+    let t0 = Instant::now();
+    while echoed < opts.messages {
+        while next < opts.messages && (sent_at.len() as u64) < opts.in_flight {
+            let mut m = payload.clone();
+            m[..8].copy_from_slice(&next.to_be_bytes());
+            sent_at.insert(next, Instant::now());
+            alice.send(Bytes::from(m)).await?;
+            next += 1;
+        }
+        let ev = tokio::time::timeout(Duration::from_secs(2), alice.next_event()).await;
+        match ev {
+            Ok(Some(Event::Data(d))) if d.len() >= 8 => {
+                let mut n = [0u8; 8];
+                n.copy_from_slice(&d[..8]);
+                if let Some(at) = sent_at.remove(&u64::from_be_bytes(n)) {
+                    rtts.push(at.elapsed());
+                    echoed += 1;
+                    bytes += d.len() as u64;
+                }
+            }
+            Ok(Some(Event::Closed { reason })) => bail!("alice's DTLS closed: {reason:?}"),
+            Ok(Some(_)) => {}
+            Ok(None) => bail!("alice's DTLS task stopped"),
+            Err(_) => {
+                tl.say(format!(
+                    "no echo for 2 s: {} messages lost on the way",
+                    sent_at.len()
+                ));
+                break;
+            }
+        }
+    }
+    let elapsed = t0.elapsed();
+    tl.say(format!(
+        "bob echoed {echoed} messages of {} bytes in {:.1} ms",
+        opts.message_size,
+        ms(elapsed)
+    ));
+    alice.close().await;
+    let bob_echoed = echo.await?;
+    tl.say(format!(
+        "alice sent close_notify; bob closed after echoing {bob_echoed}"
+    ));
+    Ok(DtlsFigures {
+        handshake,
+        cipher,
+        profile,
+        echoed,
+        bytes,
+        elapsed,
+        rtts,
+    })
 }

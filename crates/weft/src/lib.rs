@@ -8,6 +8,7 @@
 //! |---|---|---|
 //! | [`proto`] | `weft-proto` | [`now`], the one clock read of the whole stack |
 //! | [`stun`] | `weft-stun` | [`stun::StunServer`] on UDP and TCP, [`stun::binding_request`] |
+//! | [`dtls`] | `weft-dtls` | [`dtls::DtlsTransport`]: one connection over a UDP socket |
 //!
 //! The rest of the W3C-shaped API (`RTCPeerConnection`, data channels, media) arrives with
 //! the crates it needs; see the README's status table.
@@ -23,6 +24,7 @@
 // crates).
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
+pub mod dtls;
 pub mod stun;
 
 pub use weft_proto as proto;
@@ -47,6 +49,12 @@ pub enum Error {
     /// The STUN layer refused a request.
     #[error("stun")]
     Stun(#[from] weft_stun::Error),
+    /// The DTLS layer refused a command.
+    #[error("dtls")]
+    Dtls(#[from] weft_dtls::Error),
+    /// The connection's task has stopped.
+    #[error("connection closed")]
+    Closed,
     /// A host name did not resolve to a usable address.
     #[error("cannot resolve {0}")]
     Resolve(String),
