@@ -13,6 +13,7 @@ use crate::error::{CloseReason, Error};
 use crate::ffi::{self, Outcome};
 use crate::record;
 use crate::srtp::{KeyingMaterial, SrtpProfile};
+use weft_proto::ReplayWindow;
 
 /// Which side of the handshake this end plays (from SDP `a=setup`: `active` is the client).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,6 +125,8 @@ pub struct Stats {
     pub stale_epoch_records: u64,
     /// Application data dropped while waiting for the fingerprint (beyond the buffer).
     pub dropped_before_verification: u64,
+    /// Application records dropped as replays of records already delivered.
+    pub replayed_records: u64,
 }
 
 /// The most application records kept while waiting for the remote fingerprint.
@@ -175,6 +178,11 @@ pub struct Connection {
     retransmit_at: Option<Instant>,
     early_data: Vec<Bytes>,
     read_buf: Vec<u8>,
+    /// Sequence numbers of application records already delivered (RFC 6347 §4.1.2.6), for
+    /// counting and dropping replays before OpenSSL sees them.
+    replay: ReplayWindow,
+    /// Application records delivered (or buffered before verification) so far.
+    delivered: u64,
     stats: Stats,
 }
 
@@ -260,6 +268,8 @@ impl Connection {
             retransmit_at: None,
             early_data: Vec::new(),
             read_buf: vec![0u8; 16 * 1024 + 256],
+            replay: ReplayWindow::new(128),
+            delivered: 0,
             stats: Stats::default(),
         };
         if role == Role::Client {
@@ -324,13 +334,33 @@ impl Connection {
             self.stats.stale_epoch_records +=
                 records.iter().filter(|(h, _)| h.epoch == 0).count() as u64;
         }
+        // A datagram of one application record (what SCTP sends) is checked against the
+        // records already delivered: only those enter the window, so a forged record cannot
+        // shut out a genuine one.
+        let single_app = match records.as_slice() {
+            [(h, _)] if h.content_type == 23 => Some(h.sequence),
+            _ => None,
+        };
+        if let Some(seq) = single_app
+            && !self.replay.check(seq)
+        {
+            trace!("dtls: dropped a replayed record {seq}");
+            self.stats.replayed_records += 1;
+            return;
+        }
         if let Err(e) = ffi::feed(&self.ssl, &datagram) {
             debug!("dtls: {e}");
             self.stats.dropped_malformed += 1;
             return;
         }
+        let delivered_before = self.delivered;
         let now = self.now;
         self.drive(now);
+        if let Some(seq) = single_app
+            && self.delivered > delivered_before
+        {
+            self.replay.accept(seq);
+        }
     }
 
     /// Releases held retransmissions and enforces the handshake timeout. Idempotent.
@@ -450,6 +480,7 @@ impl Connection {
         loop {
             match ffi::read(&mut self.ssl, &mut self.read_buf) {
                 Outcome::Done(n) => {
+                    self.delivered += 1;
                     let data = Bytes::copy_from_slice(&self.read_buf[..n]);
                     if self.state == State::Connected {
                         self.events.push_back(Event::Data(data));
@@ -759,6 +790,41 @@ mod tests {
             other => panic!("unexpected {other:?}"),
         }
         assert!(!b.is_connected());
+    }
+
+    #[test]
+    fn replayed_application_records_are_dropped_and_counted() {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let ca = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
+        let cb = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
+        let mut acfg = Config::new(ca.clone());
+        acfg.remote_fingerprints = vec![cb.fingerprint(HashAlgorithm::Sha256).unwrap()];
+        let mut bcfg = Config::new(cb);
+        bcfg.remote_fingerprints = vec![ca.fingerprint(HashAlgorithm::Sha256).unwrap()];
+        let mut a = Connection::new(Role::Client, acfg, now, wall).unwrap();
+        let mut b = Connection::new(Role::Server, bcfg, now, wall).unwrap();
+        shuttle(&mut a, &mut b, now);
+        while b.poll_event().is_some() {}
+        a.send(b"once").unwrap();
+        let d = a.poll_transmit().unwrap();
+        b.handle_input(now, d.clone());
+        b.handle_input(now, d.clone());
+        // A forged copy with a fresh sequence number fails authentication inside OpenSSL.
+        let mut forged = d.to_vec();
+        forged[10] ^= 0x40;
+        let n = forged.len();
+        forged[n - 1] ^= 1;
+        b.handle_input(now, Bytes::from(forged));
+        let data: Vec<Event> = std::iter::from_fn(|| b.poll_event()).collect();
+        assert_eq!(data, vec![Event::Data(Bytes::from_static(b"once"))]);
+        assert_eq!(b.stats().replayed_records, 1);
+        // The genuine next record still gets through after the forgery.
+        a.send(b"twice").unwrap();
+        b.handle_input(now, a.poll_transmit().unwrap());
+        assert_eq!(
+            b.poll_event(),
+            Some(Event::Data(Bytes::from_static(b"twice")))
+        );
     }
 
     #[test]
