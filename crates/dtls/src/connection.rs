@@ -679,6 +679,29 @@ mod tests {
         }
     }
 
+    /// Two configs that trust each other, for a client and a server.
+    fn trusting_pair(wall: SystemTime) -> (Config, Config) {
+        let day = Duration::from_secs(86400);
+        let ca = cert_valid(wall, Duration::ZERO, day);
+        let cb = cert_valid(wall, Duration::ZERO, day);
+        let mut a = Config::new(ca.clone());
+        a.remote_fingerprints = vec![cb.fingerprint(HashAlgorithm::Sha256).unwrap()];
+        let mut b = Config::new(cb);
+        b.remote_fingerprints = vec![ca.fingerprint(HashAlgorithm::Sha256).unwrap()];
+        (a, b)
+    }
+
+    /// A client and a server, handshake done, events drained.
+    fn connected_pair(now: Instant, wall: SystemTime) -> (Connection, Connection) {
+        let (acfg, bcfg) = trusting_pair(wall);
+        let mut a = Connection::new(Role::Client, acfg, now, wall).unwrap();
+        let mut b = Connection::new(Role::Server, bcfg, now, wall).unwrap();
+        shuttle(&mut a, &mut b, now);
+        assert!(a.is_connected() && b.is_connected());
+        while a.poll_event().is_some() || b.poll_event().is_some() {}
+        (a, b)
+    }
+
     fn closed(c: &mut Connection) -> Option<CloseReason> {
         std::iter::from_fn(|| c.poll_event()).find_map(|e| match e {
             Event::Closed { reason } => Some(reason),
@@ -772,12 +795,7 @@ mod tests {
     #[test]
     fn a_peer_without_extended_master_secret_is_refused() {
         let (now, wall) = (Instant::now(), SystemTime::now());
-        let ca = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
-        let cb = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
-        let mut acfg = Config::new(ca.clone());
-        acfg.remote_fingerprints = vec![cb.fingerprint(HashAlgorithm::Sha256).unwrap()];
-        let mut bcfg = Config::new(cb);
-        bcfg.remote_fingerprints = vec![ca.fingerprint(HashAlgorithm::Sha256).unwrap()];
+        let (acfg, bcfg) = trusting_pair(wall);
         // SSL_OP_NO_EXTENDED_MASTER_SECRET (bit 0 in OpenSSL 3.0's ssl.h; not in openssl-sys).
         let old = SslOptions::from_bits_retain(1);
         let mut a = Connection::with_options(Role::Client, acfg, now, wall, old).unwrap();
@@ -795,16 +813,7 @@ mod tests {
     #[test]
     fn replayed_application_records_are_dropped_and_counted() {
         let (now, wall) = (Instant::now(), SystemTime::now());
-        let ca = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
-        let cb = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
-        let mut acfg = Config::new(ca.clone());
-        acfg.remote_fingerprints = vec![cb.fingerprint(HashAlgorithm::Sha256).unwrap()];
-        let mut bcfg = Config::new(cb);
-        bcfg.remote_fingerprints = vec![ca.fingerprint(HashAlgorithm::Sha256).unwrap()];
-        let mut a = Connection::new(Role::Client, acfg, now, wall).unwrap();
-        let mut b = Connection::new(Role::Server, bcfg, now, wall).unwrap();
-        shuttle(&mut a, &mut b, now);
-        while b.poll_event().is_some() {}
+        let (mut a, mut b) = connected_pair(now, wall);
         a.send(b"once").unwrap();
         let d = a.poll_transmit().unwrap();
         b.handle_input(now, d.clone());
@@ -830,16 +839,7 @@ mod tests {
     #[test]
     fn close_notify_reaches_the_peer() {
         let (now, wall) = (Instant::now(), SystemTime::now());
-        let ca = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
-        let cb = cert_valid(wall, Duration::ZERO, Duration::from_secs(86400));
-        let mut acfg = Config::new(ca.clone());
-        acfg.remote_fingerprints = vec![cb.fingerprint(HashAlgorithm::Sha256).unwrap()];
-        let mut bcfg = Config::new(cb);
-        bcfg.remote_fingerprints = vec![ca.fingerprint(HashAlgorithm::Sha256).unwrap()];
-        let mut a = Connection::new(Role::Client, acfg, now, wall).unwrap();
-        let mut b = Connection::new(Role::Server, bcfg, now, wall).unwrap();
-        shuttle(&mut a, &mut b, now);
-        assert!(a.is_connected() && b.is_connected());
+        let (mut a, mut b) = connected_pair(now, wall);
         assert_eq!(
             a.send(&vec![0; 2000]),
             Err(Error::TooLarge {

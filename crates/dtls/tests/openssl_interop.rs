@@ -13,7 +13,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -143,59 +143,121 @@ fn local_keys(events: &[Event]) -> weft_dtls::KeyingMaterial {
         .expect("keying material")
 }
 
-#[test]
-fn weft_client_with_openssl_s_server() {
-    if !have_openssl() {
-        return;
-    }
+/// Both identities, the openssl side's written to PEM files, and weft's config trusting it.
+struct Setup {
+    wall: SystemTime,
+    cert: PathBuf,
+    key: PathBuf,
+    config: Config,
+}
+
+fn setup(tag: &str, theirs_kt: KeyType) -> Setup {
     let wall = SystemTime::now();
-    let theirs =
-        Certificate::generate(KeyType::EcdsaP256, wall, Duration::from_secs(86400)).unwrap();
-    let ours = Certificate::generate(KeyType::EcdsaP256, wall, Duration::from_secs(86400)).unwrap();
-    let (cert, key) = pem_files("server", &theirs);
-    let port = free_udp_port();
+    let day = Duration::from_secs(86400);
+    let theirs = Certificate::generate(theirs_kt, wall, day).unwrap();
+    let ours = Certificate::generate(KeyType::EcdsaP256, wall, day).unwrap();
+    let (cert, key) = pem_files(tag, &theirs);
+    let mut config = Config::new(ours);
+    config.remote_fingerprints = vec![theirs.fingerprint(HashAlgorithm::Sha256).unwrap()];
+    Setup {
+        wall,
+        cert,
+        key,
+        config,
+    }
+}
+
+/// Starts `openssl <args> -cert C -key K` with its stdin and stdout piped.
+fn spawn_openssl(args: &[String], s: &Setup) -> (Guard, mpsc::Receiver<String>, ChildStdin) {
     let mut child = Command::new("openssl")
-        .args(["s_server", "-dtls1_2", "-4", "-accept"])
-        .arg(format!("127.0.0.1:{port}"))
+        .args(args)
         .arg("-cert")
-        .arg(&cert)
+        .arg(&s.cert)
         .arg("-key")
-        .arg(&key)
-        .args(["-use_srtp", "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80"])
-        .args([
-            "-keymatexport",
-            "EXTRACTOR-dtls_srtp",
-            "-keymatexportlen",
-            "56",
-        ])
-        .args(["-verify", "1"])
+        .arg(&s.key)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let out = lines(child.stdout.take().unwrap());
-    let mut stdin = child.stdin.take().unwrap();
-    let _server = Guard(child);
-    wait_line(&out, |l| l.starts_with("ACCEPT"), "ACCEPT");
+    let stdin = child.stdin.take().unwrap();
+    (Guard(child), out, stdin)
+}
 
-    let mut cfg = Config::new(ours);
-    cfg.remote_fingerprints = vec![theirs.fingerprint(HashAlgorithm::Sha256).unwrap()];
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut peer = Some(SocketAddr::from(([127, 0, 0, 1], port)));
-    let mut conn = Connection::new(Role::Client, cfg, Instant::now(), wall).unwrap();
-    let mut events = Vec::new();
-    drive(&mut conn, &socket, &mut peer, &mut events, |e| {
-        e.iter().any(|e| matches!(e, Event::Connected { .. }))
-    });
-    let keys = local_keys(&events);
-    assert_eq!(keys.profile, SrtpProfile::AeadAes128Gcm);
-    let line = wait_line(
-        &out,
+fn args(list: &[&str]) -> Vec<String> {
+    list.iter().map(|a| a.to_string()).collect()
+}
+
+fn connected(events: &[Event]) -> bool {
+    events.iter().any(|e| matches!(e, Event::Connected { .. }))
+}
+
+fn closed(events: &[Event]) -> bool {
+    closed_reason(events).is_some()
+}
+
+fn got(events: &[Event], prefix: &[u8]) -> bool {
+    events
+        .iter()
+        .any(|e| matches!(e, Event::Data(d) if d.starts_with(prefix)))
+}
+
+fn closed_reason(events: &[Event]) -> Option<&CloseReason> {
+    events.iter().find_map(|e| match e {
+        Event::Closed { reason } => Some(reason),
+        _ => None,
+    })
+}
+
+/// The `Keying material:` line openssl prints, as bytes.
+fn exported(out: &mpsc::Receiver<String>) -> Vec<u8> {
+    keymat_hex(&wait_line(
+        out,
         |l| l.contains("Keying material:"),
         "the keying material",
+    ))
+}
+
+/// A weft client for an openssl server on `port`.
+fn client_of(port: u16, s: &Setup) -> (Connection, UdpSocket, Option<SocketAddr>) {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let conn = Connection::new(Role::Client, s.config.clone(), Instant::now(), s.wall).unwrap();
+    (conn, socket, Some(SocketAddr::from(([127, 0, 0, 1], port))))
+}
+
+#[test]
+fn weft_client_with_openssl_s_server() {
+    if !have_openssl() {
+        return;
+    }
+    let s = setup("server", KeyType::EcdsaP256);
+    let port = free_udp_port();
+    let (_server, out, mut stdin) = spawn_openssl(
+        &args(&[
+            "s_server",
+            "-dtls1_2",
+            "-4",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-use_srtp",
+            "SRTP_AEAD_AES_128_GCM:SRTP_AES128_CM_SHA1_80",
+            "-keymatexport",
+            "EXTRACTOR-dtls_srtp",
+            "-keymatexportlen",
+            "56",
+            "-verify",
+            "1",
+        ]),
+        &s,
     );
-    let export = keymat_hex(&line);
+    wait_line(&out, |l| l.starts_with("ACCEPT"), "ACCEPT");
+    let (mut conn, socket, mut peer) = client_of(port, &s);
+    let mut events = Vec::new();
+    drive(&mut conn, &socket, &mut peer, &mut events, connected);
+    let keys = local_keys(&events);
+    assert_eq!(keys.profile, SrtpProfile::AeadAes128Gcm);
+    let export = exported(&out);
     // Client key, server key, client salt, server salt (RFC 5764 §4.2).
     assert_eq!(keys.local.key, export[..16]);
     assert_eq!(keys.remote.key, export[16..32]);
@@ -210,8 +272,7 @@ fn weft_client_with_openssl_s_server() {
     stdin.write_all(b"hello from openssl\n").unwrap();
     stdin.flush().unwrap();
     drive(&mut conn, &socket, &mut peer, &mut events, |e| {
-        e.iter()
-            .any(|e| matches!(e, Event::Data(d) if d.starts_with(b"hello from openssl")))
+        got(e, b"hello from openssl")
     });
 }
 
@@ -220,52 +281,31 @@ fn weft_server_with_openssl_s_client() {
     if !have_openssl() {
         return;
     }
-    let wall = SystemTime::now();
-    let theirs = Certificate::generate(KeyType::Rsa2048, wall, Duration::from_secs(86400)).unwrap();
-    let ours = Certificate::generate(KeyType::EcdsaP256, wall, Duration::from_secs(86400)).unwrap();
-    let (cert, key) = pem_files("client", &theirs);
+    let s = setup("client", KeyType::Rsa2048);
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = socket.local_addr().unwrap().port();
-    let mut cfg = Config::new(ours);
-    cfg.remote_fingerprints = vec![theirs.fingerprint(HashAlgorithm::Sha256).unwrap()];
-    let mut conn = Connection::new(Role::Server, cfg, Instant::now(), wall).unwrap();
-
-    let mut child = Command::new("openssl")
-        .args(["s_client", "-dtls1_2", "-connect"])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("-cert")
-        .arg(&cert)
-        .arg("-key")
-        .arg(&key)
-        .args(["-use_srtp", "SRTP_AES128_CM_SHA1_80"])
-        .args([
+    let mut conn = Connection::new(Role::Server, s.config.clone(), Instant::now(), s.wall).unwrap();
+    let (_client, out, mut stdin) = spawn_openssl(
+        &args(&[
+            "s_client",
+            "-dtls1_2",
+            "-connect",
+            &format!("127.0.0.1:{port}"),
+            "-use_srtp",
+            "SRTP_AES128_CM_SHA1_80",
             "-keymatexport",
             "EXTRACTOR-dtls_srtp",
             "-keymatexportlen",
             "60",
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = lines(child.stdout.take().unwrap());
-    let mut stdin = child.stdin.take().unwrap();
-    let _client = Guard(child);
-
+        ]),
+        &s,
+    );
     let mut peer = None;
     let mut events = Vec::new();
-    drive(&mut conn, &socket, &mut peer, &mut events, |e| {
-        e.iter().any(|e| matches!(e, Event::Connected { .. }))
-    });
+    drive(&mut conn, &socket, &mut peer, &mut events, connected);
     let keys = local_keys(&events);
     assert_eq!(keys.profile, SrtpProfile::Aes128CmHmacSha1_80);
-    let line = wait_line(
-        &out,
-        |l| l.contains("Keying material:"),
-        "the keying material",
-    );
-    let export = keymat_hex(&line);
+    let export = exported(&out);
     // We are the server: our local key is the server's.
     assert_eq!(keys.remote.key, export[..16]);
     assert_eq!(keys.local.key, export[16..32]);
@@ -275,24 +315,15 @@ fn weft_server_with_openssl_s_client() {
     stdin.write_all(b"hello from openssl\n").unwrap();
     stdin.flush().unwrap();
     drive(&mut conn, &socket, &mut peer, &mut events, |e| {
-        e.iter()
-            .any(|e| matches!(e, Event::Data(d) if d.starts_with(b"hello from openssl")))
+        got(e, b"hello from openssl")
     });
     conn.send(b"hello from weft\n").unwrap();
     drive(&mut conn, &socket, &mut peer, &mut events, |_| true);
     wait_line(&out, |l| l.contains("hello from weft"), "weft's data");
     // Closing stdin makes s_client send close_notify.
     drop(stdin);
-    drive(&mut conn, &socket, &mut peer, &mut events, |e| {
-        e.iter().any(|e| {
-            matches!(
-                e,
-                Event::Closed {
-                    reason: CloseReason::PeerClosed
-                }
-            )
-        })
-    });
+    drive(&mut conn, &socket, &mut peer, &mut events, closed);
+    assert_eq!(closed_reason(&events), Some(&CloseReason::PeerClosed));
 }
 
 #[test]
@@ -300,51 +331,31 @@ fn dtls_1_0_only_server_is_refused() {
     if !have_openssl() {
         return;
     }
-    let wall = SystemTime::now();
-    let theirs =
-        Certificate::generate(KeyType::EcdsaP256, wall, Duration::from_secs(86400)).unwrap();
-    let ours = Certificate::generate(KeyType::EcdsaP256, wall, Duration::from_secs(86400)).unwrap();
-    let (cert, key) = pem_files("old", &theirs);
+    let s = setup("old", KeyType::EcdsaP256);
     let port = free_udp_port();
-    let mut child = Command::new("openssl")
-        .args([
+    let (_server, out, _stdin) = spawn_openssl(
+        &args(&[
             "s_server",
             "-dtls1",
             "-4",
             "-cipher",
             "DEFAULT:@SECLEVEL=0",
             "-accept",
-        ])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("-cert")
-        .arg(&cert)
-        .arg("-key")
-        .arg(&key)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = lines(child.stdout.take().unwrap());
-    let _server = Guard(child);
+            &format!("127.0.0.1:{port}"),
+        ]),
+        &s,
+    );
     wait_line(&out, |l| l.starts_with("ACCEPT"), "ACCEPT");
-
-    let mut cfg = Config::new(ours);
-    cfg.remote_fingerprints = vec![theirs.fingerprint(HashAlgorithm::Sha256).unwrap()];
-    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
-    let mut peer = Some(SocketAddr::from(([127, 0, 0, 1], port)));
-    let mut conn = Connection::new(Role::Client, cfg, Instant::now(), wall).unwrap();
+    let (mut conn, socket, mut peer) = client_of(port, &s);
     let mut events = Vec::new();
-    drive(&mut conn, &socket, &mut peer, &mut events, |e| {
-        e.iter().any(|e| matches!(e, Event::Closed { .. }))
-    });
+    drive(&mut conn, &socket, &mut peer, &mut events, closed);
     // A DTLS 1.0 server shares no cipher suite with weft (all of weft's are DTLS 1.2 AEAD
     // suites), so it answers with a handshake_failure alert.
     match closed_reason(&events) {
         Some(CloseReason::DtlsFailure(r)) => assert!(r.contains("handshake failure"), "{r}"),
         other => panic!("unexpected {other:?}"),
     }
-    assert!(!events.iter().any(|e| matches!(e, Event::Connected { .. })));
+    assert!(!connected(&events));
 }
 
 #[test]
@@ -352,51 +363,28 @@ fn dtls_1_0_only_client_is_refused() {
     if !have_openssl() {
         return;
     }
-    let wall = SystemTime::now();
-    let theirs =
-        Certificate::generate(KeyType::EcdsaP256, wall, Duration::from_secs(86400)).unwrap();
-    let ours = Certificate::generate(KeyType::EcdsaP256, wall, Duration::from_secs(86400)).unwrap();
-    let (cert, key) = pem_files("oldclient", &theirs);
+    let s = setup("oldclient", KeyType::EcdsaP256);
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = socket.local_addr().unwrap().port();
-    let mut cfg = Config::new(ours);
-    cfg.remote_fingerprints = vec![theirs.fingerprint(HashAlgorithm::Sha256).unwrap()];
-    let mut conn = Connection::new(Role::Server, cfg, Instant::now(), wall).unwrap();
-    let child = Command::new("openssl")
-        .args([
+    let mut conn = Connection::new(Role::Server, s.config.clone(), Instant::now(), s.wall).unwrap();
+    let (_client, _out, _stdin) = spawn_openssl(
+        &args(&[
             "s_client",
             "-dtls1",
             "-cipher",
             "DEFAULT:@SECLEVEL=0",
             "-connect",
-        ])
-        .arg(format!("127.0.0.1:{port}"))
-        .arg("-cert")
-        .arg(&cert)
-        .arg("-key")
-        .arg(&key)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _client = Guard(child);
+            &format!("127.0.0.1:{port}"),
+        ]),
+        &s,
+    );
     let mut peer = None;
     let mut events = Vec::new();
-    drive(&mut conn, &socket, &mut peer, &mut events, |e| {
-        e.iter().any(|e| matches!(e, Event::Closed { .. }))
-    });
+    drive(&mut conn, &socket, &mut peer, &mut events, closed);
     match closed_reason(&events) {
         Some(CloseReason::DtlsFailure(r)) => {
             assert!(r.contains("version") || r.contains("protocol"), "{r}")
         }
         other => panic!("unexpected {other:?}"),
     }
-}
-
-fn closed_reason(events: &[Event]) -> Option<&CloseReason> {
-    events.iter().find_map(|e| match e {
-        Event::Closed { reason } => Some(reason),
-        _ => None,
-    })
 }
