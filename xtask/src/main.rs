@@ -317,7 +317,12 @@ fn fuzz(rest: &[&str]) -> Result<()> {
 
 fn bench(rest: &[&str]) -> Result<()> {
     let crates: Vec<String> = if rest.is_empty() {
-        vec!["weft-stun".into(), "weft-dtls".into()]
+        vec![
+            "weft-stun".into(),
+            "weft-dtls".into(),
+            "weft-srtp".into(),
+            "weft-sdp".into(),
+        ]
     } else {
         rest.iter().map(|s| s.to_string()).collect()
     };

@@ -7,7 +7,15 @@ use std::process::Command;
 #[test]
 fn demo_exchanges_over_loopback_and_reports_figures() {
     let out = Command::new(env!("CARGO_BIN_EXE_weft"))
-        .args(["demo", "--transactions", "300", "--in-flight", "8", "--messages", "400"])
+        .args([
+            "demo",
+            "--transactions",
+            "300",
+            "--in-flight",
+            "8",
+            "--messages",
+            "400",
+        ])
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -36,8 +44,14 @@ fn demo_exchanges_over_loopback_and_reports_figures() {
         text.contains("answered 300 requests from the other peer"),
         "{text}"
     );
-    assert!(text.contains("alice connected: ECDHE-ECDSA-AES128-GCM-SHA256"), "{text}");
-    assert!(text.contains("bob echoed 400 messages of 1000 bytes"), "{text}");
+    assert!(
+        text.contains("alice connected: ECDHE-ECDSA-AES128-GCM-SHA256"),
+        "{text}"
+    );
+    assert!(
+        text.contains("bob echoed 400 messages of 1000 bytes"),
+        "{text}"
+    );
     assert!(text.contains("bob closed after echoing 400"), "{text}");
     assert!(text.contains("dtls: 400 messages echoed"), "{text}");
     assert!(text.trim_end().ends_with("demo ok"), "{text}");

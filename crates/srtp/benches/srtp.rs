@@ -1,0 +1,130 @@
+//! SRTP protect and unprotect of 1200-byte RTP packets, weft next to libsrtp2 in one run.
+
+#![allow(missing_docs)] // criterion_group! generates undocumented items
+#![allow(clippy::disallowed_methods, clippy::print_stderr)] // batches are timed with the clock
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use weft_libsrtp_shim::Session;
+use weft_srtp::{Config, Context, Profile};
+
+const SIZE: usize = 1200;
+const BATCH: u64 = 256;
+
+fn packet(seq: u16) -> Vec<u8> {
+    let mut p = vec![0x80, 111];
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0x12, 0x34, 0xca, 0xfe, 0xba, 0xbe]);
+    p.resize(SIZE, 0x5a);
+    p
+}
+
+/// The packet, with a fresh sequence number written in place.
+fn fill(buf: &mut Vec<u8>, template: &[u8], seq: u16) {
+    buf.clear();
+    buf.extend_from_slice(template);
+    buf[2..4].copy_from_slice(&seq.to_be_bytes());
+}
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("srtp");
+    g.throughput(Throughput::Bytes(SIZE as u64));
+    let profiles = [
+        ("aes_cm_128_hmac_sha1_80", Profile::Aes128CmHmacSha1_80, 0),
+        ("aead_aes_128_gcm", Profile::AeadAes128Gcm, 2),
+    ];
+    for (name, profile, lib_id) in profiles {
+        let key = vec![0x11; profile.master_key_len()];
+        let salt = vec![0x22; profile.master_salt_len()];
+        let ks = [key.clone(), salt.clone()].concat();
+        let template = packet(0);
+
+        let mut tx = Context::new(profile, &key, &salt, Config::default()).expect("context");
+        let mut buf = Vec::with_capacity(SIZE + 32);
+        let mut seq = 0u16;
+        g.bench_function(format!("weft/protect/{name}"), |b| {
+            b.iter(|| {
+                seq = seq.wrapping_add(1);
+                fill(&mut buf, &template, seq);
+                tx.protect_rtp(&mut buf).expect("protect");
+                black_box(&buf);
+            })
+        });
+        g.bench_function(format!("weft/unprotect/{name}"), |b| {
+            let mut tx = Context::new(profile, &key, &salt, Config::default()).expect("context");
+            let mut rx = Context::new(profile, &key, &salt, Config::default()).expect("context");
+            let mut seq = 0u16;
+            let mut batch: Vec<Vec<u8>> = Vec::new();
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                let mut left = iters;
+                while left > 0 {
+                    let n = left.min(BATCH);
+                    batch.clear();
+                    for _ in 0..n {
+                        seq = seq.wrapping_add(1);
+                        let mut p = Vec::with_capacity(SIZE + 32);
+                        fill(&mut p, &template, seq);
+                        tx.protect_rtp(&mut p).expect("protect");
+                        batch.push(p);
+                    }
+                    let t = Instant::now();
+                    for p in batch.iter_mut() {
+                        rx.unprotect_rtp(p).expect("unprotect");
+                    }
+                    total += t.elapsed();
+                    left -= n;
+                }
+                total
+            })
+        });
+
+        let Some(mut lib_tx) = Session::new(lib_id, &ks, true) else {
+            eprintln!("libsrtp2 not available: weft figures only");
+            continue;
+        };
+        let mut lib_seq = 0u16;
+        g.bench_function(format!("libsrtp2/protect/{name}"), |b| {
+            b.iter(|| {
+                lib_seq = lib_seq.wrapping_add(1);
+                fill(&mut buf, &template, lib_seq);
+                lib_tx.protect(&mut buf).expect("protect");
+                black_box(&buf);
+            })
+        });
+        g.bench_function(format!("libsrtp2/unprotect/{name}"), |b| {
+            let mut tx = Session::new(lib_id, &ks, true).expect("session");
+            let mut rx = Session::new(lib_id, &ks, false).expect("session");
+            let mut seq = 0u16;
+            let mut batch: Vec<Vec<u8>> = Vec::new();
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                let mut left = iters;
+                while left > 0 {
+                    let n = left.min(BATCH);
+                    batch.clear();
+                    for _ in 0..n {
+                        seq = seq.wrapping_add(1);
+                        let mut p = Vec::with_capacity(SIZE + 200);
+                        fill(&mut p, &template, seq);
+                        tx.protect(&mut p).expect("protect");
+                        batch.push(p);
+                    }
+                    let t = Instant::now();
+                    for p in batch.iter_mut() {
+                        rx.unprotect(p).expect("unprotect");
+                    }
+                    total += t.elapsed();
+                    left -= n;
+                }
+                total
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
