@@ -28,6 +28,37 @@ fn fill(buf: &mut Vec<u8>, template: &[u8], seq: u16) {
     buf[2..4].copy_from_slice(&seq.to_be_bytes());
 }
 
+/// Times `unprotect` alone over `iters` packets, protecting each batch first, untimed.
+fn timed_unprotect(
+    iters: u64,
+    template: &[u8],
+    seq: &mut u16,
+    mut protect: impl FnMut(&mut Vec<u8>),
+    mut unprotect: impl FnMut(&mut Vec<u8>),
+) -> Duration {
+    let mut batch: Vec<Vec<u8>> = Vec::with_capacity(BATCH as usize);
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(BATCH);
+        batch.clear();
+        for _ in 0..n {
+            *seq = seq.wrapping_add(1);
+            let mut p = Vec::with_capacity(SIZE + 200);
+            fill(&mut p, template, *seq);
+            protect(&mut p);
+            batch.push(p);
+        }
+        let t = Instant::now();
+        for p in batch.iter_mut() {
+            unprotect(p);
+        }
+        total += t.elapsed();
+        left -= n;
+    }
+    total
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("srtp");
     g.throughput(Throughput::Bytes(SIZE as u64));
@@ -56,28 +87,14 @@ fn bench(c: &mut Criterion) {
             let mut tx = Context::new(profile, &key, &salt, Config::default()).expect("context");
             let mut rx = Context::new(profile, &key, &salt, Config::default()).expect("context");
             let mut seq = 0u16;
-            let mut batch: Vec<Vec<u8>> = Vec::new();
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut left = iters;
-                while left > 0 {
-                    let n = left.min(BATCH);
-                    batch.clear();
-                    for _ in 0..n {
-                        seq = seq.wrapping_add(1);
-                        let mut p = Vec::with_capacity(SIZE + 32);
-                        fill(&mut p, &template, seq);
-                        tx.protect_rtp(&mut p).expect("protect");
-                        batch.push(p);
-                    }
-                    let t = Instant::now();
-                    for p in batch.iter_mut() {
-                        rx.unprotect_rtp(p).expect("unprotect");
-                    }
-                    total += t.elapsed();
-                    left -= n;
-                }
-                total
+                timed_unprotect(
+                    iters,
+                    &template,
+                    &mut seq,
+                    |p| tx.protect_rtp(p).expect("protect"),
+                    |p| rx.unprotect_rtp(p).expect("unprotect"),
+                )
             })
         });
 
@@ -98,28 +115,14 @@ fn bench(c: &mut Criterion) {
             let mut tx = Session::new(lib_id, &ks, true).expect("session");
             let mut rx = Session::new(lib_id, &ks, false).expect("session");
             let mut seq = 0u16;
-            let mut batch: Vec<Vec<u8>> = Vec::new();
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut left = iters;
-                while left > 0 {
-                    let n = left.min(BATCH);
-                    batch.clear();
-                    for _ in 0..n {
-                        seq = seq.wrapping_add(1);
-                        let mut p = Vec::with_capacity(SIZE + 200);
-                        fill(&mut p, &template, seq);
-                        tx.protect(&mut p).expect("protect");
-                        batch.push(p);
-                    }
-                    let t = Instant::now();
-                    for p in batch.iter_mut() {
-                        rx.unprotect(p).expect("unprotect");
-                    }
-                    total += t.elapsed();
-                    left -= n;
-                }
-                total
+                timed_unprotect(
+                    iters,
+                    &template,
+                    &mut seq,
+                    |p| tx.protect(p).expect("protect"),
+                    |p| rx.unprotect(p).expect("unprotect"),
+                )
             })
         });
     }

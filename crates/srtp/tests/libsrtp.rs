@@ -28,14 +28,28 @@ fn available() -> bool {
     Session::available()
 }
 
-fn key_salt(p: Profile) -> (Vec<u8>, Vec<u8>) {
+/// weft's and libsrtp's senders and receivers for one profile and key.
+struct Four {
+    weft_tx: Context,
+    weft_rx: Context,
+    lib_tx: Session,
+    lib_rx: Session,
+}
+
+fn four(p: Profile, id: i32) -> Four {
     let key: Vec<u8> = (0..p.master_key_len() as u8)
         .map(|i| i.wrapping_mul(37) ^ 0x5a)
         .collect();
     let salt: Vec<u8> = (0..p.master_salt_len() as u8)
         .map(|i| i.wrapping_mul(11) ^ 0xa5)
         .collect();
-    (key, salt)
+    let ks = [key.clone(), salt.clone()].concat();
+    Four {
+        weft_tx: Context::new(p, &key, &salt, Config::default()).unwrap(),
+        weft_rx: Context::new(p, &key, &salt, Config::default()).unwrap(),
+        lib_tx: Session::new(id, &ks, true).unwrap(),
+        lib_rx: Session::new(id, &ks, false).unwrap(),
+    }
 }
 
 /// An RTP packet; every third one carries CSRCs and a one-byte header extension.
@@ -67,12 +81,12 @@ fn weft_and_libsrtp_agree_on_rtp_across_a_roc_wrap() {
         return;
     }
     for (profile, id) in PROFILES {
-        let (key, salt) = key_salt(profile);
-        let ks = [key.clone(), salt.clone()].concat();
-        let mut weft_tx = Context::new(profile, &key, &salt, Config::default()).unwrap();
-        let mut weft_rx = Context::new(profile, &key, &salt, Config::default()).unwrap();
-        let mut lib_tx = Session::new(id, &ks, true).unwrap();
-        let mut lib_rx = Session::new(id, &ks, false).unwrap();
+        let Four {
+            mut weft_tx,
+            mut weft_rx,
+            mut lib_tx,
+            mut lib_rx,
+        } = four(profile, id);
         let ssrc = 0x1234_5678;
         // 65500 .. 65535, then 0 .. 100: the ROC goes from 0 to 1.
         for i in 0..136u32 {
@@ -101,12 +115,12 @@ fn weft_and_libsrtp_agree_on_rtcp() {
         return;
     }
     for (profile, id) in PROFILES {
-        let (key, salt) = key_salt(profile);
-        let ks = [key.clone(), salt.clone()].concat();
-        let mut weft_tx = Context::new(profile, &key, &salt, Config::default()).unwrap();
-        let mut weft_rx = Context::new(profile, &key, &salt, Config::default()).unwrap();
-        let mut lib_tx = Session::new(id, &ks, true).unwrap();
-        let mut lib_rx = Session::new(id, &ks, false).unwrap();
+        let Four {
+            mut weft_tx,
+            mut weft_rx,
+            mut lib_tx,
+            mut lib_rx,
+        } = four(profile, id);
         for n in 0..20u8 {
             let plain = rtcp(0xdead_beef, n);
             let mut a = plain.clone();
