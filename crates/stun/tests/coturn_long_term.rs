@@ -48,16 +48,21 @@ fn have_turnserver() -> bool {
     found
 }
 
+/// Sends a request until coturn answers it (it takes a moment to start) and returns the
+/// response with the request's transaction id; stale answers to earlier retransmissions are
+/// skipped.
 fn exchange(socket: &UdpSocket, bytes: &[u8]) -> Vec<u8> {
     let mut buf = [0u8; 2048];
-    // Retransmit until coturn is up and answers (it takes a moment to start).
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         socket.send(bytes).unwrap();
-        match socket.recv(&mut buf) {
-            Ok(n) => return buf[..n].to_vec(),
-            Err(_) if Instant::now() < deadline => continue,
-            Err(e) => panic!("no answer from coturn: {e}"),
+        loop {
+            match socket.recv(&mut buf) {
+                Ok(n) if n >= 20 && buf[8..20] == bytes[8..20] => return buf[..n].to_vec(),
+                Ok(_) => continue,
+                Err(_) if Instant::now() < deadline => break,
+                Err(e) => panic!("no answer from coturn: {e}"),
+            }
         }
     }
 }
@@ -123,12 +128,26 @@ fn allocate_with_long_term_credentials_against_coturn() {
     assert!(client.handle_challenge(&resp).unwrap());
     eprintln!("coturn challenge negotiated {:?}", client.algorithm());
 
-    // 2. Signed: accepted, with a relayed address, and the response verifies.
-    let mut second = allocate(tid(2));
-    let integrity = client.authenticate(&mut second).unwrap();
-    let bytes = second.to_vec(Some(integrity), true).unwrap();
-    let resp = exchange(&socket, &bytes);
-    let resp = Message::decode(&resp).unwrap();
+    // 2. Signed: accepted, with a relayed address, and the response verifies. coturn may have
+    // issued a newer nonce to a retransmitted copy of the first request; it then answers 438
+    // and the client retries with that nonce, as RFC 8489 §9.2.5 says.
+    let mut resp_bytes = Vec::new();
+    for attempt in 0..3u8 {
+        let mut signed = allocate(tid(10 + attempt));
+        let integrity = client.authenticate(&mut signed).unwrap();
+        let bytes = signed.to_vec(Some(integrity), true).unwrap();
+        resp_bytes = exchange(&socket, &bytes);
+        let resp = Message::decode(&resp_bytes).unwrap();
+        if resp.error_code().is_some_and(|e| e.code == 438) {
+            assert!(
+                client.handle_challenge(&resp).unwrap(),
+                "438 must be retried"
+            );
+            continue;
+        }
+        break;
+    }
+    let resp = Message::decode(&resp_bytes).unwrap();
     assert_eq!(
         resp.class,
         Class::Success,
