@@ -60,15 +60,15 @@
 //! |---|---|---|
 //! | RFC 8489 | §5 header, §6.2.1-§6.2.2 retransmission (Rc, Rm, RTO cache per server, Karn), §6.3 request handling, §9.1 short-term and §9.2 long-term credentials with MD5 and SHA-256, §9.2 nonce cookie, §14 every attribute, §14.5-§14.7 integrity and fingerprint | client and binding server |
 //! | RFC 8445 | §16.1 PRIORITY, USE-CANDIDATE, ICE-CONTROLLED, ICE-CONTROLLING | the ICE agent is `weft-ice` |
+//! | RFC 8656 | §18 TURN attributes (codec only) | the TURN machines are `weft-turn` |
 //! | RFC 8265 | §4.2 OpaqueString | through `precis-profiles` |
 //! | RFC 7064, RFC 7065 | STUN and TURN URIs | [`Uri`] |
 //! | RFC 5769 | test vectors | in the test suite |
 //!
 //! Not here: the RFC 3489 "classic STUN" fallback (messages without the magic cookie are not
-//! STUN to this crate), DNS SRV discovery (§8, done by the caller), the long-term credential
-//! *state* of a client (401/438 retry), which `weft-turn` owns, and ALTERNATE-SERVER
-//! redirection, which the usage decides. TURN's own attributes decode as
-//! [`Attribute::Unknown`] until `weft-turn` names them.
+//! STUN to this crate), DNS SRV discovery (§8, done by the caller), ALTERNATE-SERVER
+//! redirection (the usage decides), and resending a request after 401 or 438: the usage does
+//! that with [`LongTermClient`], which holds the realm, nonce and key between requests.
 //!
 //! # Invariants
 //! - Decoding never panics and allocates at most one attribute vector bounded by the input.
@@ -96,5 +96,5 @@ pub use integrity::{IntegrityKey, fingerprint, opaque_string, userhash};
 pub use nonce::{NONCE_COOKIE, SecurityFeatures};
 pub use server::{Server, ServerConfig, ServerStats};
 pub use uri::{Host, Scheme, Uri, UriError, UriTransport};
-pub use wire::attr::{AttrType, Attribute, ErrorCode, PasswordAlgorithm};
+pub use wire::attr::{AddressFamily, AttrType, Attribute, ErrorCode, PasswordAlgorithm};
 pub use wire::{Class, Integrity, Message, Method, TransactionId, frame_len, is_stun};

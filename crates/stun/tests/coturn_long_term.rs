@@ -14,14 +14,7 @@ use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use weft_stun::{AttrType, Attribute, Class, LongTermClient, Message, Method, TransactionId};
-
-/// REQUESTED-TRANSPORT (RFC 8656 §18.7): UDP.
-const REQUESTED_TRANSPORT: AttrType = AttrType(0x0019);
-/// LIFETIME (RFC 8656 §18.2).
-const LIFETIME: AttrType = AttrType(0x000D);
-/// XOR-RELAYED-ADDRESS (RFC 8656 §18.5).
-const XOR_RELAYED_ADDRESS: AttrType = AttrType(0x0016);
+use weft_stun::{Attribute, Class, LongTermClient, Message, Method, TransactionId};
 
 struct Guard(Child);
 
@@ -110,12 +103,9 @@ fn allocate_with_long_term_credentials_against_coturn() {
         .set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
 
-    let transport = [17u8, 0, 0, 0];
+    // REQUESTED-TRANSPORT: UDP (IP protocol 17).
     let allocate = |id| {
-        Message::new(Class::Request, Method::ALLOCATE, id).with(Attribute::Unknown {
-            typ: REQUESTED_TRANSPORT,
-            value: &transport,
-        })
+        Message::new(Class::Request, Method::ALLOCATE, id).with(Attribute::RequestedTransport(17))
     };
 
     // 1. Unauthenticated: coturn challenges with 401, a realm and a nonce.
@@ -155,16 +145,23 @@ fn allocate_with_long_term_credentials_against_coturn() {
         resp.error_code()
     );
     client.verify_response(&resp).unwrap();
-    assert!(resp.get(XOR_RELAYED_ADDRESS).is_some());
+    let relayed = resp.attributes.iter().find_map(|a| match a {
+        Attribute::XorRelayedAddress(r) => Some(*r),
+        _ => None,
+    });
+    let relayed = relayed.expect("XOR-RELAYED-ADDRESS");
+    assert_eq!(relayed.ip().to_string(), "127.0.0.1");
+    assert!((49400..=49499).contains(&relayed.port()), "{relayed}");
+    assert!(
+        resp.attributes
+            .iter()
+            .any(|a| matches!(a, Attribute::Lifetime(s) if *s > 0))
+    );
     assert_eq!(resp.mapped_address(), Some(socket.local_addr().unwrap()));
 
     // 3. Release it: Refresh with LIFETIME 0.
-    let zero = [0u8; 4];
     let mut refresh =
-        Message::new(Class::Request, Method::REFRESH, tid(3)).with(Attribute::Unknown {
-            typ: LIFETIME,
-            value: &zero,
-        });
+        Message::new(Class::Request, Method::REFRESH, tid(3)).with(Attribute::Lifetime(0));
     let integrity = client.authenticate(&mut refresh).unwrap();
     let bytes = refresh.to_vec(Some(integrity), true).unwrap();
     let resp = exchange(&socket, &bytes);

@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use proptest::prelude::*;
 use weft_stun::{
-    AttrType, Attribute, Class, ErrorCode, Integrity, IntegrityKey, Message, Method,
+    AddressFamily, AttrType, Attribute, Class, ErrorCode, Integrity, IntegrityKey, Message, Method,
     PasswordAlgorithm, TransactionId,
 };
 
@@ -32,6 +32,18 @@ enum Owned {
     UseCandidate,
     Controlled(u64),
     Controlling(u64),
+    Channel(u16),
+    Lifetime(u32),
+    Peer(SocketAddr),
+    Relayed(SocketAddr),
+    Data(Vec<u8>),
+    Family(bool, bool),
+    EvenPort(bool),
+    Transport(u8),
+    DontFragment,
+    Token([u8; 8]),
+    AddressError(bool, u16, String),
+    Icmp(u8, u8, u32),
     Unknown(u16, Vec<u8>),
 }
 
@@ -68,6 +80,40 @@ impl Owned {
             Owned::UseCandidate => Attribute::UseCandidate,
             Owned::Controlled(t) => Attribute::IceControlled(*t),
             Owned::Controlling(t) => Attribute::IceControlling(*t),
+            Owned::Channel(n) => Attribute::ChannelNumber(*n),
+            Owned::Lifetime(s) => Attribute::Lifetime(*s),
+            Owned::Peer(a) => Attribute::XorPeerAddress(*a),
+            Owned::Relayed(a) => Attribute::XorRelayedAddress(*a),
+            Owned::Data(d) => Attribute::Data(d),
+            Owned::Family(additional, v6) => {
+                let f = if *v6 {
+                    AddressFamily::V6
+                } else {
+                    AddressFamily::V4
+                };
+                if *additional {
+                    Attribute::AdditionalAddressFamily(f)
+                } else {
+                    Attribute::RequestedAddressFamily(f)
+                }
+            }
+            Owned::EvenPort(r) => Attribute::EvenPort(*r),
+            Owned::Transport(p) => Attribute::RequestedTransport(*p),
+            Owned::DontFragment => Attribute::DontFragment,
+            Owned::Token(t) => Attribute::ReservationToken(*t),
+            Owned::AddressError(v6, c, r) => Attribute::AddressErrorCode {
+                family: if *v6 {
+                    AddressFamily::V6
+                } else {
+                    AddressFamily::V4
+                },
+                error: ErrorCode::new(*c, r),
+            },
+            Owned::Icmp(t, c, d) => Attribute::Icmp {
+                typ: *t,
+                code: *c,
+                data: *d,
+            },
             Owned::Unknown(t, v) => Attribute::Unknown {
                 typ: AttrType(*t),
                 value: v,
@@ -135,6 +181,18 @@ fn owned() -> impl Strategy<Value = Owned> {
         Just(Owned::UseCandidate),
         any::<u64>().prop_map(Owned::Controlled),
         any::<u64>().prop_map(Owned::Controlling),
+        any::<u16>().prop_map(Owned::Channel),
+        any::<u32>().prop_map(Owned::Lifetime),
+        addr().prop_map(Owned::Peer),
+        addr().prop_map(Owned::Relayed),
+        proptest::collection::vec(any::<u8>(), 0..100).prop_map(Owned::Data),
+        (any::<bool>(), any::<bool>()).prop_map(|(a, v6)| Owned::Family(a, v6)),
+        any::<bool>().prop_map(Owned::EvenPort),
+        any::<u8>().prop_map(Owned::Transport),
+        Just(Owned::DontFragment),
+        any::<[u8; 8]>().prop_map(Owned::Token),
+        (any::<bool>(), 300u16..700, text(40)).prop_map(|(v6, c, r)| Owned::AddressError(v6, c, r)),
+        (any::<u8>(), any::<u8>(), any::<u32>()).prop_map(|(t, c, d)| Owned::Icmp(t, c, d)),
         (
             any::<u16>().prop_filter("unknown type", |t| !KNOWN.contains(t)),
             proptest::collection::vec(any::<u8>(), 0..40)

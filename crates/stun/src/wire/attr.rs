@@ -53,6 +53,32 @@ impl AttrType {
     pub const ICE_CONTROLLED: AttrType = AttrType(0x8029);
     /// ICE-CONTROLLING (RFC 8445 §16.1).
     pub const ICE_CONTROLLING: AttrType = AttrType(0x802A);
+    /// CHANNEL-NUMBER (RFC 8656 §18.1).
+    pub const CHANNEL_NUMBER: AttrType = AttrType(0x000C);
+    /// LIFETIME (RFC 8656 §18.2).
+    pub const LIFETIME: AttrType = AttrType(0x000D);
+    /// XOR-PEER-ADDRESS (RFC 8656 §18.3).
+    pub const XOR_PEER_ADDRESS: AttrType = AttrType(0x0012);
+    /// DATA (RFC 8656 §18.4).
+    pub const DATA: AttrType = AttrType(0x0013);
+    /// XOR-RELAYED-ADDRESS (RFC 8656 §18.5).
+    pub const XOR_RELAYED_ADDRESS: AttrType = AttrType(0x0016);
+    /// REQUESTED-ADDRESS-FAMILY (RFC 8656 §18.6).
+    pub const REQUESTED_ADDRESS_FAMILY: AttrType = AttrType(0x0017);
+    /// EVEN-PORT (RFC 8656 §18.7).
+    pub const EVEN_PORT: AttrType = AttrType(0x0018);
+    /// REQUESTED-TRANSPORT (RFC 8656 §18.8).
+    pub const REQUESTED_TRANSPORT: AttrType = AttrType(0x0019);
+    /// DONT-FRAGMENT (RFC 8656 §18.9).
+    pub const DONT_FRAGMENT: AttrType = AttrType(0x001A);
+    /// RESERVATION-TOKEN (RFC 8656 §18.10).
+    pub const RESERVATION_TOKEN: AttrType = AttrType(0x0022);
+    /// ADDITIONAL-ADDRESS-FAMILY (RFC 8656 §18.11).
+    pub const ADDITIONAL_ADDRESS_FAMILY: AttrType = AttrType(0x8000);
+    /// ADDRESS-ERROR-CODE (RFC 8656 §18.12).
+    pub const ADDRESS_ERROR_CODE: AttrType = AttrType(0x8001);
+    /// ICMP (RFC 8656 §18.13).
+    pub const ICMP: AttrType = AttrType(0x8004);
 
     /// Whether an agent that does not know this type must reject the message (RFC 8489 §14).
     pub fn is_comprehension_required(self) -> bool {
@@ -161,6 +187,32 @@ impl<'a> ErrorCode<'a> {
     }
 }
 
+/// An address family in TURN's family attributes (RFC 8656 §18.6, §18.11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AddressFamily {
+    /// IPv4 (0x01).
+    V4,
+    /// IPv6 (0x02).
+    V6,
+}
+
+impl AddressFamily {
+    fn byte(self) -> u8 {
+        match self {
+            AddressFamily::V4 => 0x01,
+            AddressFamily::V6 => 0x02,
+        }
+    }
+
+    fn from_byte(b: u8, at: usize) -> Result<Self, ParseError> {
+        match b {
+            0x01 => Ok(AddressFamily::V4),
+            0x02 => Ok(AddressFamily::V6),
+            _ => Err(ParseError::new(ParseErrorKind::BadAddressFamily, at)),
+        }
+    }
+}
+
 /// Limits on text attributes, in bytes (RFC 8489 §14: 513 bytes for USERNAME; fewer than
 /// 128 characters, i.e. at most 763 bytes, for REALM, NONCE, SOFTWARE and the reason phrase).
 pub const MAX_USERNAME_LEN: usize = 513;
@@ -213,6 +265,44 @@ pub enum Attribute<'a> {
     IceControlled(u64),
     /// ICE-CONTROLLING with the agent's tie-breaker.
     IceControlling(u64),
+    /// CHANNEL-NUMBER: a TURN channel, 0x4000 to 0x4FFF when valid (RFC 8656 §12).
+    ChannelNumber(u16),
+    /// LIFETIME in seconds.
+    Lifetime(u32),
+    /// XOR-PEER-ADDRESS.
+    XorPeerAddress(SocketAddr),
+    /// DATA: the application data of a Send or Data indication.
+    Data(&'a [u8]),
+    /// XOR-RELAYED-ADDRESS.
+    XorRelayedAddress(SocketAddr),
+    /// REQUESTED-ADDRESS-FAMILY.
+    RequestedAddressFamily(AddressFamily),
+    /// EVEN-PORT, with its R bit (reserve the next port too).
+    EvenPort(bool),
+    /// REQUESTED-TRANSPORT: the IP protocol number (17 for UDP).
+    RequestedTransport(u8),
+    /// DONT-FRAGMENT.
+    DontFragment,
+    /// RESERVATION-TOKEN.
+    ReservationToken([u8; 8]),
+    /// ADDITIONAL-ADDRESS-FAMILY (IPv6 with an IPv4 allocation).
+    AdditionalAddressFamily(AddressFamily),
+    /// ADDRESS-ERROR-CODE: why one family of a dual allocation failed.
+    AddressErrorCode {
+        /// The family that failed.
+        family: AddressFamily,
+        /// The error.
+        error: ErrorCode<'a>,
+    },
+    /// ICMP: an ICMP error the server received for a relayed packet.
+    Icmp {
+        /// The ICMP type.
+        typ: u8,
+        /// The ICMP code.
+        code: u8,
+        /// The ICMP error data (for example the MTU of "fragmentation needed").
+        data: u32,
+    },
     /// Any other attribute, kept as raw bytes.
     Unknown {
         /// Its type.
@@ -246,6 +336,19 @@ impl<'a> Attribute<'a> {
             Attribute::UseCandidate => AttrType::USE_CANDIDATE,
             Attribute::IceControlled(_) => AttrType::ICE_CONTROLLED,
             Attribute::IceControlling(_) => AttrType::ICE_CONTROLLING,
+            Attribute::ChannelNumber(_) => AttrType::CHANNEL_NUMBER,
+            Attribute::Lifetime(_) => AttrType::LIFETIME,
+            Attribute::XorPeerAddress(_) => AttrType::XOR_PEER_ADDRESS,
+            Attribute::Data(_) => AttrType::DATA,
+            Attribute::XorRelayedAddress(_) => AttrType::XOR_RELAYED_ADDRESS,
+            Attribute::RequestedAddressFamily(_) => AttrType::REQUESTED_ADDRESS_FAMILY,
+            Attribute::EvenPort(_) => AttrType::EVEN_PORT,
+            Attribute::RequestedTransport(_) => AttrType::REQUESTED_TRANSPORT,
+            Attribute::DontFragment => AttrType::DONT_FRAGMENT,
+            Attribute::ReservationToken(_) => AttrType::RESERVATION_TOKEN,
+            Attribute::AdditionalAddressFamily(_) => AttrType::ADDITIONAL_ADDRESS_FAMILY,
+            Attribute::AddressErrorCode { .. } => AttrType::ADDRESS_ERROR_CODE,
+            Attribute::Icmp { .. } => AttrType::ICMP,
             Attribute::Unknown { typ, .. } => *typ,
         }
     }
@@ -300,16 +403,7 @@ impl<'a> Attribute<'a> {
                 if v.len() < 4 {
                     return Err(bad_len());
                 }
-                let class = u16::from(v[2] & 0x07);
-                let number = u16::from(v[3]);
-                if !(3..=6).contains(&class) || number > 99 {
-                    return Err(ParseError::new(ParseErrorKind::BadErrorCode, at));
-                }
-                let reason = decode_text(&v[4..], MAX_TEXT_LEN, at + 4)?;
-                Attribute::ErrorCode(ErrorCode {
-                    code: class * 100 + number,
-                    reason,
-                })
+                Attribute::ErrorCode(decode_error_code(v, at)?)
             }
             AttrType::UNKNOWN_ATTRIBUTES => {
                 if !v.len().is_multiple_of(2) {
@@ -359,6 +453,63 @@ impl<'a> Attribute<'a> {
                     Attribute::IceControlling(t)
                 }
             }
+            AttrType::CHANNEL_NUMBER => {
+                fixed(4)?;
+                Attribute::ChannelNumber(u16::from_be_bytes([v[0], v[1]]))
+            }
+            AttrType::LIFETIME => {
+                fixed(4)?;
+                Attribute::Lifetime(u32::from_be_bytes([v[0], v[1], v[2], v[3]]))
+            }
+            AttrType::XOR_PEER_ADDRESS => {
+                Attribute::XorPeerAddress(decode_address(v, Some(tid), at)?)
+            }
+            AttrType::XOR_RELAYED_ADDRESS => {
+                Attribute::XorRelayedAddress(decode_address(v, Some(tid), at)?)
+            }
+            AttrType::DATA => Attribute::Data(v),
+            AttrType::REQUESTED_ADDRESS_FAMILY => {
+                fixed(4)?;
+                Attribute::RequestedAddressFamily(AddressFamily::from_byte(v[0], at)?)
+            }
+            AttrType::ADDITIONAL_ADDRESS_FAMILY => {
+                fixed(4)?;
+                Attribute::AdditionalAddressFamily(AddressFamily::from_byte(v[0], at)?)
+            }
+            AttrType::EVEN_PORT => {
+                fixed(1)?;
+                Attribute::EvenPort(v[0] & 0x80 != 0)
+            }
+            AttrType::REQUESTED_TRANSPORT => {
+                fixed(4)?;
+                Attribute::RequestedTransport(v[0])
+            }
+            AttrType::DONT_FRAGMENT => {
+                fixed(0)?;
+                Attribute::DontFragment
+            }
+            AttrType::RESERVATION_TOKEN => {
+                fixed(8)?;
+                let mut t = [0; 8];
+                t.copy_from_slice(v);
+                Attribute::ReservationToken(t)
+            }
+            AttrType::ADDRESS_ERROR_CODE => {
+                if v.len() < 4 {
+                    return Err(bad_len());
+                }
+                let family = AddressFamily::from_byte(v[0], at)?;
+                let error = decode_error_code(v, at)?;
+                Attribute::AddressErrorCode { family, error }
+            }
+            AttrType::ICMP => {
+                fixed(8)?;
+                Attribute::Icmp {
+                    typ: v[2],
+                    code: v[3],
+                    data: u32::from_be_bytes([v[4], v[5], v[6], v[7]]),
+                }
+            }
             typ => Attribute::Unknown { typ, value: v },
         })
     }
@@ -384,6 +535,17 @@ impl<'a> Attribute<'a> {
             Attribute::UnknownAttributes(l) => 2 * l.len(),
             Attribute::UseCandidate => 0,
             Attribute::IceControlled(_) | Attribute::IceControlling(_) => 8,
+            Attribute::XorPeerAddress(a) | Attribute::XorRelayedAddress(a) => address_len(a),
+            Attribute::Data(d) => d.len(),
+            Attribute::ChannelNumber(_)
+            | Attribute::Lifetime(_)
+            | Attribute::RequestedAddressFamily(_)
+            | Attribute::AdditionalAddressFamily(_)
+            | Attribute::RequestedTransport(_) => 4,
+            Attribute::EvenPort(_) => 1,
+            Attribute::DontFragment => 0,
+            Attribute::ReservationToken(_) | Attribute::Icmp { .. } => 8,
+            Attribute::AddressErrorCode { error, .. } => 4 + error.reason.len(),
             Attribute::Unknown { value, .. } => value.len(),
         }
     }
@@ -412,7 +574,7 @@ impl<'a> Attribute<'a> {
             Attribute::Nonce(s) => check("NONCE", s.len(), MAX_TEXT_LEN),
             Attribute::Software(s) => check("SOFTWARE", s.len(), MAX_TEXT_LEN),
             Attribute::AlternateDomain(s) => check("ALTERNATE-DOMAIN", s.len(), MAX_DOMAIN_LEN),
-            Attribute::ErrorCode(e) => {
+            Attribute::ErrorCode(e) | Attribute::AddressErrorCode { error: e, .. } => {
                 if !(300..=699).contains(&e.code) {
                     return Err(Error::BadErrorCode(e.code));
                 }
@@ -458,11 +620,9 @@ impl<'a> Attribute<'a> {
             Attribute::Fingerprint(v) | Attribute::Priority(v) => {
                 out.extend_from_slice(&v.to_be_bytes())
             }
-            Attribute::ErrorCode(e) => {
-                let class = (e.code / 100) as u8;
-                let number = (e.code % 100) as u8;
-                out.extend_from_slice(&[0, 0, class & 0x07, number]);
-                out.extend_from_slice(e.reason.as_bytes());
+            Attribute::ErrorCode(e) => encode_error_code(0, e, out),
+            Attribute::AddressErrorCode { family, error } => {
+                encode_error_code(family.byte(), error, out)
             }
             Attribute::PasswordAlgorithms(l) => l.iter().for_each(|a| a.encode(out)),
             Attribute::PasswordAlgorithm(a) => a.encode(out),
@@ -473,11 +633,40 @@ impl<'a> Attribute<'a> {
             Attribute::IceControlled(t) | Attribute::IceControlling(t) => {
                 out.extend_from_slice(&t.to_be_bytes())
             }
+            Attribute::XorPeerAddress(a) | Attribute::XorRelayedAddress(a) => {
+                encode_address(a, Some(tid), out)
+            }
+            Attribute::Data(d) => out.extend_from_slice(d),
+            Attribute::ChannelNumber(n) => {
+                out.extend_from_slice(&n.to_be_bytes());
+                out.extend_from_slice(&[0, 0]);
+            }
+            Attribute::Lifetime(s) => out.extend_from_slice(&s.to_be_bytes()),
+            Attribute::RequestedAddressFamily(f) | Attribute::AdditionalAddressFamily(f) => {
+                out.extend_from_slice(&[f.byte(), 0, 0, 0])
+            }
+            Attribute::EvenPort(r) => out.push(if *r { 0x80 } else { 0 }),
+            Attribute::RequestedTransport(p) => out.extend_from_slice(&[*p, 0, 0, 0]),
+            Attribute::DontFragment => {}
+            Attribute::ReservationToken(t) => out.extend_from_slice(t),
+            Attribute::Icmp { typ, code, data } => {
+                out.extend_from_slice(&[0, 0, *typ, *code]);
+                out.extend_from_slice(&data.to_be_bytes());
+            }
             Attribute::Unknown { value, .. } => out.extend_from_slice(value),
         }
         debug_assert_eq!(out.len() - start, len);
         out.resize(start + padded(len), 0);
     }
+}
+
+/// The 4-byte head of ERROR-CODE / ADDRESS-ERROR-CODE (`first` is 0 or the family), then
+/// the reason.
+fn encode_error_code(first: u8, e: &ErrorCode<'_>, out: &mut Vec<u8>) {
+    let class = (e.code / 100) as u8;
+    let number = (e.code % 100) as u8;
+    out.extend_from_slice(&[first, 0, class & 0x07, number]);
+    out.extend_from_slice(e.reason.as_bytes());
 }
 
 /// `n` rounded up to a multiple of 4.
@@ -487,6 +676,20 @@ pub(crate) fn padded(n: usize) -> usize {
 
 pub(crate) fn valid_sha256_truncation(n: usize) -> bool {
     (16..=32).contains(&n) && n.is_multiple_of(4)
+}
+
+/// The class, number and reason of ERROR-CODE and ADDRESS-ERROR-CODE (bytes 2.. of the value).
+fn decode_error_code(v: &[u8], at: usize) -> Result<ErrorCode<'_>, ParseError> {
+    let class = u16::from(v[2] & 0x07);
+    let number = u16::from(v[3]);
+    if !(3..=6).contains(&class) || number > 99 {
+        return Err(ParseError::new(ParseErrorKind::BadErrorCode, at));
+    }
+    let reason = decode_text(&v[4..], MAX_TEXT_LEN, at + 4)?;
+    Ok(ErrorCode {
+        code: class * 100 + number,
+        reason,
+    })
 }
 
 fn decode_text(v: &[u8], max: usize, at: usize) -> Result<&str, ParseError> {

@@ -621,6 +621,18 @@ mod tests {
             (0x001D, &[0, 9, 0, 8, 0, 0, 0, 0], K::BadAttributeLength),
             (0x8002, &[0, 1, 0], K::BadAttributeLength),
             (0x001E, &[0; 31], K::BadAttributeLength),
+            (0x0017, &[3, 0, 0, 0], K::BadAddressFamily),
+            (0x8000, &[0, 0, 0, 0], K::BadAddressFamily),
+            (0x000C, &[0x40, 0, 0], K::BadAttributeLength),
+            (0x000D, &[0; 8], K::BadAttributeLength),
+            (0x0018, &[0x80, 0], K::BadAttributeLength),
+            (0x0019, &[17], K::BadAttributeLength),
+            (0x001A, &[1], K::BadAttributeLength),
+            (0x0022, &[0; 4], K::BadAttributeLength),
+            (0x8004, &[0; 4], K::BadAttributeLength),
+            (0x8001, &[1, 0, 2, 0], K::BadErrorCode),
+            (0x8001, &[9, 0, 4, 0], K::BadAddressFamily),
+            (0x0012, &[0, 1, 0, 0], K::BadAttributeLength),
         ];
         for (typ, value, want) in cases {
             let b = with_raw_attr(binding(), *typ, value);
@@ -748,12 +760,12 @@ mod tests {
 
     #[test]
     fn unknown_comprehension_required_attributes_are_listed() {
-        let b = with_raw_attr(binding(), 0x0013, b"data");
+        let b = with_raw_attr(binding(), 0x0042, b"data");
         let b = with_raw_attr(b, 0xC001, b"opt");
         let m = Message::decode(&b).unwrap();
-        assert_eq!(m.unknown_comprehension_required(&[]), vec![0x0013]);
+        assert_eq!(m.unknown_comprehension_required(&[]), vec![0x0042]);
         assert!(
-            m.unknown_comprehension_required(&[AttrType(0x0013)])
+            m.unknown_comprehension_required(&[AttrType(0x0042)])
                 .is_empty()
         );
     }
