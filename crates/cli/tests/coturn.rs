@@ -13,54 +13,17 @@
 )]
 
 use std::io::{BufRead, BufReader, Read};
-use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
+use std::net::SocketAddr;
+use std::process::{Command, Stdio};
+
 use std::time::{Duration, Instant};
+use weft_testkit::process::{ChildGuard, free_port, have_binary, turnserver};
 
 const WEFT: &str = env!("CARGO_BIN_EXE_weft");
 
-/// Whether `bin` is on PATH; under CI a missing binary fails the test.
-fn have(bin: &str) -> bool {
-    let found = Command::new("sh")
-        .args(["-c", &format!("command -v {bin}")])
-        .stdout(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{bin} is missing under CI: .ci/run must install coturn"
-        );
-        eprintln!("skipped: {bin} not installed (apt-get install coturn)");
-    }
-    found
-}
-
-/// Kills the child when the test ends, however it ends.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A loopback port that is free for both UDP and TCP right now.
-fn free_port() -> u16 {
-    loop {
-        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
-        let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
 #[test]
 fn turnutils_stunclient_gets_answer_from_weft_stun_server() {
-    if !have("turnutils_stunclient") {
+    if !have_binary("turnutils_stunclient") {
         return;
     }
     let mut server = Command::new(WEFT)
@@ -77,7 +40,7 @@ fn turnutils_stunclient_gets_answer_from_weft_stun_server() {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .parse()
         .unwrap();
-    let server = Guard(server);
+    let server = ChildGuard(server);
 
     let r = Command::new("turnutils_stunclient")
         .args(["-p", &addr.port().to_string(), "127.0.0.1"])
@@ -114,30 +77,10 @@ fn turnutils_stunclient_gets_answer_from_weft_stun_server() {
     assert!(answered >= 1, "server answered {answered} requests");
 }
 
-/// Starts coturn on a free loopback port and returns it with the port.
-fn coturn() -> (Guard, u16) {
+/// Starts coturn (STUN only: no credentials) on a free loopback port.
+fn coturn() -> (ChildGuard, u16) {
     let port = free_port();
-    let child = Command::new("turnserver")
-        .args([
-            "-n",
-            "--listening-ip=127.0.0.1",
-            "--relay-ip=127.0.0.1",
-            "--realm=weft.test",
-            "--fingerprint",
-            "--no-tls",
-            "--no-dtls",
-            "--no-cli",
-            "--log-file=stdout",
-            "--simple-log",
-            &format!("--listening-port={port}"),
-            "--min-port=49300",
-            "--max-port=49399",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    (Guard(child), port)
+    (turnserver(port, (49300, 49399), &[]).unwrap(), port)
 }
 
 /// Runs `weft stun-client` until coturn is up (it takes a moment to start listening).
@@ -170,7 +113,7 @@ fn field<'a>(out: &'a str, name: &str) -> &'a str {
 
 #[test]
 fn weft_stun_client_gets_mapped_address_from_coturn_over_udp() {
-    if !have("turnserver") {
+    if !have_binary("turnserver") {
         return;
     }
     let (_coturn, port) = coturn();
@@ -191,7 +134,7 @@ fn weft_stun_client_gets_mapped_address_from_coturn_over_udp() {
 
 #[test]
 fn weft_stun_client_gets_mapped_address_from_coturn_over_tcp() {
-    if !have("turnserver") {
+    if !have_binary("turnserver") {
         return;
     }
     let (_coturn, port) = coturn();

@@ -13,7 +13,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, UdpSocket};
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,30 +21,7 @@ use bytes::Bytes;
 use weft_dtls::{
     Certificate, CloseReason, Config, Connection, Event, HashAlgorithm, KeyType, Role, SrtpProfile,
 };
-
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn have_openssl() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "openssl is missing under CI"
-        );
-        eprintln!("skipped: no openssl binary");
-    }
-    ok
-}
+use weft_testkit::process::{ChildGuard, have_binary};
 
 /// A certificate written to PEM files for the openssl binary.
 fn pem_files(tag: &str, cert: &Certificate) -> (PathBuf, PathBuf) {
@@ -168,7 +145,7 @@ fn setup(tag: &str, theirs_kt: KeyType) -> Setup {
 }
 
 /// Starts `openssl <args> -cert C -key K` with its stdin and stdout piped.
-fn spawn_openssl(args: &[String], s: &Setup) -> (Guard, mpsc::Receiver<String>, ChildStdin) {
+fn spawn_openssl(args: &[String], s: &Setup) -> (ChildGuard, mpsc::Receiver<String>, ChildStdin) {
     let mut child = Command::new("openssl")
         .args(args)
         .arg("-cert")
@@ -182,7 +159,7 @@ fn spawn_openssl(args: &[String], s: &Setup) -> (Guard, mpsc::Receiver<String>, 
         .unwrap();
     let out = lines(child.stdout.take().unwrap());
     let stdin = child.stdin.take().unwrap();
-    (Guard(child), out, stdin)
+    (ChildGuard(child), out, stdin)
 }
 
 fn args(list: &[&str]) -> Vec<String> {
@@ -228,7 +205,7 @@ fn client_of(port: u16, s: &Setup) -> (Connection, UdpSocket, Option<SocketAddr>
 
 #[test]
 fn weft_client_with_openssl_s_server() {
-    if !have_openssl() {
+    if !have_binary("openssl") {
         return;
     }
     let s = setup("server", KeyType::EcdsaP256);
@@ -278,7 +255,7 @@ fn weft_client_with_openssl_s_server() {
 
 #[test]
 fn weft_server_with_openssl_s_client() {
-    if !have_openssl() {
+    if !have_binary("openssl") {
         return;
     }
     let s = setup("client", KeyType::Rsa2048);
@@ -328,7 +305,7 @@ fn weft_server_with_openssl_s_client() {
 
 #[test]
 fn dtls_1_0_only_server_is_refused() {
-    if !have_openssl() {
+    if !have_binary("openssl") {
         return;
     }
     let s = setup("old", KeyType::EcdsaP256);
@@ -360,7 +337,7 @@ fn dtls_1_0_only_server_is_refused() {
 
 #[test]
 fn dtls_1_0_only_client_is_refused() {
-    if !have_openssl() {
+    if !have_binary("openssl") {
         return;
     }
     let s = setup("oldclient", KeyType::EcdsaP256);

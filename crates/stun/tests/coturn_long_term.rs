@@ -11,35 +11,10 @@
 )]
 
 use std::net::UdpSocket;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use weft_stun::{Attribute, Class, LongTermClient, Message, Method, TransactionId};
-
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn have_turnserver() -> bool {
-    let found = Command::new("sh")
-        .args(["-c", "command -v turnserver"])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "turnserver is missing under CI"
-        );
-        eprintln!("skipped: turnserver not installed (apt-get install coturn)");
-    }
-    found
-}
+use weft_testkit::process::{free_port, have_binary, turnserver};
 
 /// Sends a request until coturn answers it (it takes a moment to start) and returns the
 /// response with the request's transaction id; stale answers to earlier retransmissions are
@@ -66,37 +41,16 @@ fn tid(n: u8) -> TransactionId {
 
 #[test]
 fn allocate_with_long_term_credentials_against_coturn() {
-    if !have_turnserver() {
+    if !have_binary("turnserver") {
         return;
     }
-    let port = {
-        let s = UdpSocket::bind("127.0.0.1:0").unwrap();
-        s.local_addr().unwrap().port()
-    };
-    let _coturn = Guard(
-        Command::new("turnserver")
-            .args([
-                "-n",
-                "--listening-ip=127.0.0.1",
-                "--relay-ip=127.0.0.1",
-                "--realm=weft.test",
-                "--lt-cred-mech",
-                "--user=alice:alicepw",
-                "--fingerprint",
-                "--no-tls",
-                "--no-dtls",
-                "--no-tcp",
-                "--no-cli",
-                "--log-file=stdout",
-                &format!("--listening-port={port}"),
-                "--min-port=49400",
-                "--max-port=49499",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let port = free_port();
+    let _coturn = turnserver(
+        port,
+        (49400, 49499),
+        &["--lt-cred-mech", "--user=alice:alicepw", "--no-tcp"],
+    )
+    .unwrap();
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     socket.connect(("127.0.0.1", port)).unwrap();
     socket

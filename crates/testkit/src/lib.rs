@@ -126,6 +126,7 @@
 mod link;
 mod nat;
 mod pcap;
+pub mod process;
 mod rng;
 mod sim;
 mod trace;

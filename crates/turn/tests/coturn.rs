@@ -11,73 +11,23 @@
 )]
 
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use weft_proto::{Received, Transport};
+use weft_testkit::process::{ChildGuard, free_port, have_binary, turnserver};
 use weft_turn::{Client, Config, Event};
 
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn have_turnserver() -> bool {
-    let found = Command::new("sh")
-        .args(["-c", "command -v turnserver"])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !found {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "turnserver is missing under CI"
-        );
-        eprintln!("skipped: turnserver not installed (apt-get install coturn)");
-    }
-    found
-}
-
-fn coturn(min_port: u16) -> (Guard, SocketAddr) {
+fn coturn(min_port: u16) -> (ChildGuard, SocketAddr) {
     coturn_with(min_port, &[])
 }
 
-fn coturn_with(min_port: u16, extra: &[&str]) -> (Guard, SocketAddr) {
-    let port = UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("turnserver")
-        .args([
-            "-n",
-            "--listening-ip=127.0.0.1",
-            "--relay-ip=127.0.0.1",
-            "--realm=weft.test",
-            "--lt-cred-mech",
-            "--user=alice:alicepw",
-            "--allow-loopback-peers",
-            "--fingerprint",
-            "--no-tls",
-            "--no-dtls",
-            "--no-tcp",
-            "--no-cli",
-            "--log-file=stdout",
-        ])
-        .arg(format!("--listening-port={port}"))
-        .arg(format!("--min-port={min_port}"))
-        .arg(format!("--max-port={}", min_port + 49))
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    (Guard(child), SocketAddr::from(([127, 0, 0, 1], port)))
+fn coturn_with(min_port: u16, extra: &[&str]) -> (ChildGuard, SocketAddr) {
+    let port = free_port();
+    let mut args = vec!["--lt-cred-mech", "--user=alice:alicepw", "--no-tcp"];
+    args.extend_from_slice(extra);
+    let guard = turnserver(port, (min_port, min_port + 49), &args).unwrap();
+    (guard, SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 /// Runs the client over `socket` in real time until `done` holds for the events so far.
@@ -125,7 +75,7 @@ fn data_from(events: &[Event], peer: SocketAddr, want: &[u8]) -> bool {
 
 #[test]
 fn relays_data_both_ways_with_indications_and_channels() {
-    if !have_turnserver() {
+    if !have_binary("turnserver") {
         return;
     }
     let (_coturn, server) = coturn(49500);
@@ -190,7 +140,7 @@ fn relays_data_both_ways_with_indications_and_channels() {
 
 #[test]
 fn wrong_password_fails_the_allocation() {
-    if !have_turnserver() {
+    if !have_binary("turnserver") {
         return;
     }
     let (_coturn, server) = coturn(49600);
@@ -213,7 +163,7 @@ fn wrong_password_fails_the_allocation() {
 
 #[test]
 fn refreshes_keep_a_short_allocation_alive() {
-    if !have_turnserver() {
+    if !have_binary("turnserver") {
         return;
     }
     // The server caps lifetimes at 4 s, so the client must refresh every 2 s.
