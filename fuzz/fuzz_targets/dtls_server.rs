@@ -9,10 +9,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use weft_dtls::{Certificate, Config, Connection, KeyType, Role};
+use weft_dtls::{Certificate, Config, Connection, Context, KeyType, Role};
 
 struct Fixture {
-    cert: Certificate,
+    config: Config,
+    context: Context,
     hello: Bytes,
     start: Instant,
     wall: SystemTime,
@@ -28,14 +29,17 @@ fn fixture() -> &'static Fixture {
         let mut client = Connection::new(Role::Client, Config::new(cert.clone()), start, wall)
             .expect("client");
         let hello = client.poll_transmit().expect("a ClientHello");
-        Fixture { cert, hello, start, wall }
+        let config = Config::new(cert);
+        let context = Context::new(&config).expect("context");
+        Fixture { config, context, hello, start, wall }
     })
 }
 
 fuzz_target!(|data: &[u8]| {
     let f = fixture();
     let mut server =
-        Connection::new(Role::Server, Config::new(f.cert.clone()), f.start, f.wall).expect("server");
+        Connection::with_context(Role::Server, &f.context, f.config.clone(), f.start, f.wall)
+            .expect("server");
     let mut now = f.start;
     if data.first().is_some_and(|b| b & 1 == 1) {
         server.handle_input(now, f.hello.clone());

@@ -5,7 +5,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use log::{debug, info, trace};
-use openssl::ssl::{Ssl, SslContextBuilder, SslMethod, SslOptions, SslVerifyMode, SslVersion};
+use openssl::ssl::{
+    Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslVerifyMode, SslVersion,
+};
 use openssl::x509::X509VerifyResult;
 
 use crate::cert::{Certificate, Fingerprint, HashAlgorithm};
@@ -129,6 +131,63 @@ pub struct Stats {
     pub replayed_records: u64,
 }
 
+/// What the connections of one endpoint share: its certificate, cipher suites, SRTP profiles
+/// and policy, as one OpenSSL context. Cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    ctx: SslContext,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Context(..)")
+    }
+}
+
+impl Context {
+    /// A context for connections with `config`'s certificate and SRTP profiles.
+    pub fn new(config: &Config) -> Result<Self, Error> {
+        Self::build(config, SslOptions::empty())
+    }
+
+    fn build(config: &Config, extra: SslOptions) -> Result<Self, Error> {
+        let mut ctx = SslContextBuilder::new(SslMethod::dtls())?;
+        // DTLS 1.0 is refused; DTLS 1.3 is not offered by OpenSSL 3.0 and not yet by browsers.
+        ctx.set_min_proto_version(Some(SslVersion::DTLS1_2))?;
+        ctx.set_max_proto_version(Some(SslVersion::DTLS1_2))?;
+        ctx.set_cipher_list(CIPHERS)?;
+        ctx.set_certificate(config.certificate.x509())?;
+        ctx.set_private_key(config.certificate.key())?;
+        ctx.check_private_key()?;
+        if !config.srtp_profiles.is_empty() {
+            let names: Vec<&str> = config
+                .srtp_profiles
+                .iter()
+                .map(|p| p.openssl_name())
+                .collect();
+            ctx.set_tlsext_use_srtp(&names.join(":"))?;
+        }
+        ctx.set_options(
+            SslOptions::NO_RENEGOTIATION
+                | SslOptions::NO_TICKET
+                | SslOptions::from_bits_retain(openssl_sys::SSL_OP_NO_QUERY_MTU)
+                | extra,
+        );
+        // No CA: identity is the SDP fingerprint, checked after the handshake. The validity
+        // period is still enforced (a `dtls-failure`), at the wall-clock time the connection
+        // is given.
+        ctx.set_verify_callback(
+            SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
+            |_, store| {
+                let e = store.error().as_raw();
+                e != openssl_sys::X509_V_ERR_CERT_HAS_EXPIRED
+                    && e != openssl_sys::X509_V_ERR_CERT_NOT_YET_VALID
+            },
+        );
+        Ok(Context { ctx: ctx.build() })
+    }
+}
+
 /// The most application records kept while waiting for the remote fingerprint.
 const MAX_EARLY_DATA: usize = 64;
 
@@ -201,46 +260,44 @@ impl Connection {
         wall: SystemTime,
         extra: SslOptions,
     ) -> Result<Self, Error> {
+        Self::check(&config)?;
+        let ctx = Context::build(&config, extra)?;
+        Self::from_context(role, &ctx, config, now, wall)
+    }
+
+    /// A connection on a shared [`Context`], which must have been built from a config with
+    /// the same certificate and SRTP profiles: a server with many peers builds the OpenSSL
+    /// context once.
+    pub fn with_context(
+        role: Role,
+        context: &Context,
+        config: Config,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Result<Self, Error> {
+        Self::check(&config)?;
+        Self::from_context(role, context, config, now, wall)
+    }
+
+    fn check(config: &Config) -> Result<(), Error> {
         if config.max_retransmissions > MAX_RETRANSMISSIONS {
             return Err(Error::Config("max_retransmissions above 10"));
         }
         if !(256..=65_535).contains(&config.mtu) {
             return Err(Error::Config("mtu must be 256 to 65535 bytes"));
         }
-        let mut ctx = SslContextBuilder::new(SslMethod::dtls())?;
-        // DTLS 1.0 is refused; DTLS 1.3 is not offered by OpenSSL 3.0 and not yet by browsers.
-        ctx.set_min_proto_version(Some(SslVersion::DTLS1_2))?;
-        ctx.set_max_proto_version(Some(SslVersion::DTLS1_2))?;
-        ctx.set_cipher_list(CIPHERS)?;
-        ctx.set_certificate(config.certificate.x509())?;
-        ctx.set_private_key(config.certificate.key())?;
-        ctx.check_private_key()?;
-        if !config.srtp_profiles.is_empty() {
-            let names: Vec<&str> = config
-                .srtp_profiles
-                .iter()
-                .map(|p| p.openssl_name())
-                .collect();
-            ctx.set_tlsext_use_srtp(&names.join(":"))?;
-        }
-        ctx.set_options(
-            SslOptions::NO_RENEGOTIATION
-                | SslOptions::NO_TICKET
-                | SslOptions::from_bits_retain(openssl_sys::SSL_OP_NO_QUERY_MTU)
-                | extra,
-        );
-        // No CA: identity is the SDP fingerprint, checked after the handshake. The validity
-        // period is still enforced (a `dtls-failure`), at the wall-clock time given.
-        ctx.set_verify_callback(
-            SslVerifyMode::PEER | SslVerifyMode::FAIL_IF_NO_PEER_CERT,
-            |_, store| {
-                let e = store.error().as_raw();
-                e != openssl_sys::X509_V_ERR_CERT_HAS_EXPIRED
-                    && e != openssl_sys::X509_V_ERR_CERT_NOT_YET_VALID
-            },
-        );
-        let ctx = ctx.build();
-        let mut ssl = Ssl::new(&ctx)?;
+        Ok(())
+    }
+
+    fn from_context(
+        role: Role,
+        context: &Context,
+        config: Config,
+        now: Instant,
+        wall: SystemTime,
+    ) -> Result<Self, Error> {
+        let ctx = &context.ctx;
+        let mut ssl = Ssl::new(ctx)?;
         ssl.set_mtu(u32::try_from(config.mtu).map_err(|_| Error::Config("mtu"))?)?;
         let secs = wall
             .duration_since(UNIX_EPOCH)
@@ -834,6 +891,27 @@ mod tests {
             b.poll_event(),
             Some(Event::Data(Bytes::from_static(b"twice")))
         );
+    }
+
+    #[test]
+    fn one_context_serves_many_connections() {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let (acfg, bcfg) = trusting_pair(wall);
+        let server_ctx = Context::new(&bcfg).unwrap();
+        for _ in 0..3 {
+            let mut a = Connection::new(Role::Client, acfg.clone(), now, wall).unwrap();
+            let mut b =
+                Connection::with_context(Role::Server, &server_ctx, bcfg.clone(), now, wall)
+                    .unwrap();
+            shuttle(&mut a, &mut b, now);
+            assert!(a.is_connected() && b.is_connected());
+        }
+        let mut bad = bcfg;
+        bad.mtu = 10;
+        assert!(matches!(
+            Connection::with_context(Role::Server, &server_ctx, bad, now, wall),
+            Err(Error::Config(_))
+        ));
     }
 
     #[test]

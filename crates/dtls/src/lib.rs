@@ -48,6 +48,6 @@ pub mod record;
 mod srtp;
 
 pub use cert::{Certificate, Fingerprint, FingerprintError, HashAlgorithm, KeyType};
-pub use connection::{Config, Connection, Event, Role, State, Stats};
+pub use connection::{Config, Connection, Context, Event, Role, State, Stats};
 pub use error::{CloseReason, Error};
 pub use srtp::{KeyingMaterial, SrtpKey, SrtpProfile};
