@@ -189,6 +189,15 @@ impl Keys {
         x
     }
 
+    /// HMAC-SHA1 over `parts` with the session authentication key (the HMAC profiles always
+    /// derive one).
+    fn auth_tag(&self, parts: &[&[u8]]) -> Result<[u8; 20], Error> {
+        match &self.hmac {
+            Some(h) => Ok(h.tag(parts)),
+            None => Err(Error::Crypto("profile has no authentication key".into())),
+        }
+    }
+
     /// AES-CM over consecutive regions, as one keystream.
     fn ctr(&mut self, iv: &[u8; 16], regions: &mut [&mut [u8]]) -> Result<(), Error> {
         self.encrypt.encrypt_init(None, None, Some(iv))?;
@@ -397,15 +406,10 @@ impl Context {
     /// Announces an SSRC (needed when [`Config::accept_new_ssrcs`] is off), with the sequence
     /// number and rollover counter to expect.
     pub fn add_ssrc(&mut self, ssrc: u32, seq: u16, roc: u32) -> Result<(), Error> {
-        if self.find(ssrc).is_some() {
-            return Ok(());
+        if self.lookup(ssrc, false)?.is_none() {
+            let i = self.insert(ssrc, seq);
+            self.ssrcs[i].roc = roc;
         }
-        if self.ssrcs.len() >= self.config.max_ssrcs {
-            return Err(Error::TooManySsrcs(self.config.max_ssrcs));
-        }
-        let mut s = SsrcState::new(ssrc, seq, self.config.replay_window);
-        s.roc = roc;
-        self.ssrcs.push(s);
         Ok(())
     }
 
@@ -418,22 +422,36 @@ impl Context {
         self.ssrcs.iter().position(|s| s.ssrc == ssrc)
     }
 
-    /// The state of `ssrc`, created for a sender or an accepting receiver.
-    fn state_for(&mut self, ssrc: u32, seq: u16, create: bool) -> Result<usize, Error> {
+    /// Finds `ssrc`, or checks that a new one may be added: within
+    /// [`Config::max_ssrcs`] and, when `receiving`, only if [`Config::accept_new_ssrcs`].
+    /// `Ok(None)` means "new and allowed"; [`Context::insert`] adds it.
+    fn lookup(&mut self, ssrc: u32, receiving: bool) -> Result<Option<usize>, Error> {
         if let Some(i) = self.find(ssrc) {
-            return Ok(i);
+            return Ok(Some(i));
         }
-        if !create {
-            self.stats.unknown_ssrc += 1;
-            return Err(Error::UnknownSsrc);
-        }
-        if self.ssrcs.len() >= self.config.max_ssrcs {
-            self.stats.unknown_ssrc += 1;
-            return Err(Error::TooManySsrcs(self.config.max_ssrcs));
-        }
+        let refused = if receiving && !self.config.accept_new_ssrcs {
+            Error::UnknownSsrc
+        } else if self.ssrcs.len() >= self.config.max_ssrcs {
+            Error::TooManySsrcs(self.config.max_ssrcs)
+        } else {
+            return Ok(None);
+        };
+        self.stats.unknown_ssrc += 1;
+        Err(refused)
+    }
+
+    fn insert(&mut self, ssrc: u32, seq: u16) -> usize {
         self.ssrcs
             .push(SsrcState::new(ssrc, seq, self.config.replay_window));
-        Ok(self.ssrcs.len() - 1)
+        self.ssrcs.len() - 1
+    }
+
+    /// The state of `ssrc` for a sender, created on first use.
+    fn state_for(&mut self, ssrc: u32, seq: u16) -> Result<usize, Error> {
+        Ok(match self.lookup(ssrc, false)? {
+            Some(i) => i,
+            None => self.insert(ssrc, seq),
+        })
     }
 
     fn bad<T>(&mut self, e: Error) -> Result<T, Error> {
@@ -453,7 +471,7 @@ impl Context {
             Ok(h) => h,
             Err(e) => return self.bad(e),
         };
-        let i = self.state_for(h.ssrc, h.seq, true)?;
+        let i = self.state_for(h.ssrc, h.seq)?;
         let st = &mut self.ssrcs[i];
         if st.rtp_packets >= MAX_SRTP_PACKETS {
             return Err(Error::KeyLifetime);
@@ -480,12 +498,7 @@ impl Context {
                     let (_, mut enc) = split(buf, layout);
                     self.rtp.ctr(&iv, &mut enc)?;
                 }
-                let hmac = self
-                    .rtp
-                    .hmac
-                    .as_ref()
-                    .ok_or(Error::Crypto("no auth key".into()))?;
-                let tag = hmac.tag(&[buf, &v.to_be_bytes()]);
+                let tag = self.rtp.auth_tag(&[buf, &v.to_be_bytes()])?;
                 buf.extend_from_slice(&tag[..self.profile.rtp_tag_len()]);
             }
         }
@@ -501,15 +514,7 @@ impl Context {
             Ok(_) => return self.bad(Error::TooShort),
             Err(e) => return self.bad(e),
         };
-        let known = self.find(h.ssrc);
-        if known.is_none() && !self.config.accept_new_ssrcs {
-            self.stats.unknown_ssrc += 1;
-            return Err(Error::UnknownSsrc);
-        }
-        if known.is_none() && self.ssrcs.len() >= self.config.max_ssrcs {
-            self.stats.unknown_ssrc += 1;
-            return Err(Error::TooManySsrcs(self.config.max_ssrcs));
-        }
+        let known = self.lookup(h.ssrc, true)?;
         // A new SSRC starts at ROC 0 (RFC 3711 §3.3.1) and is only kept once its first packet
         // authenticates.
         let (v, fresh) = match known {
@@ -534,12 +539,7 @@ impl Context {
                 self.rtp.open(&iv, &aad, &mut enc, tag)
             }
             _ => {
-                let hmac = self
-                    .rtp
-                    .hmac
-                    .as_ref()
-                    .ok_or(Error::Crypto("no auth key".into()))?;
-                let expect = hmac.tag(&[&buf[..body_end], &v.to_be_bytes()]);
+                let expect = self.rtp.auth_tag(&[&buf[..body_end], &v.to_be_bytes()])?;
                 if !openssl::memcmp::eq(&expect[..tag_len], &buf[body_end..]) {
                     Err(Error::AuthFailed)
                 } else if self.profile == Profile::NullHmacSha1_80 {
@@ -558,11 +558,7 @@ impl Context {
         cryptex::unmark(buf, &h);
         let i = match known {
             Some(i) => i,
-            None => {
-                self.ssrcs
-                    .push(SsrcState::new(h.ssrc, h.seq, self.config.replay_window));
-                self.ssrcs.len() - 1
-            }
+            None => self.insert(h.ssrc, h.seq),
         };
         let st = &mut self.ssrcs[i];
         st.rtp_replay.accept(idx);
@@ -578,7 +574,7 @@ impl Context {
             Ok(s) => s,
             Err(e) => return self.bad(e),
         };
-        let i = self.state_for(ssrc, 0, true)?;
+        let i = self.state_for(ssrc, 0)?;
         let st = &mut self.ssrcs[i];
         if st.rtcp_index >= MAX_SRTCP_INDEX {
             return Err(Error::KeyLifetime);
@@ -606,12 +602,7 @@ impl Context {
                     self.rtcp.ctr(&iv, &mut [&mut buf[8..]])?;
                 }
                 buf.extend_from_slice(&e_index.to_be_bytes());
-                let hmac = self
-                    .rtcp
-                    .hmac
-                    .as_ref()
-                    .ok_or(Error::Crypto("no auth key".into()))?;
-                let tag = hmac.tag(&[buf]);
+                let tag = self.rtcp.auth_tag(&[buf])?;
                 buf.extend_from_slice(&tag[..self.profile.rtcp_tag_len()]);
             }
         }
@@ -627,13 +618,7 @@ impl Context {
             Ok(_) => return self.bad(Error::TooShort),
             Err(e) => return self.bad(e),
         };
-        let known = self.find(ssrc);
-        if known.is_none()
-            && (!self.config.accept_new_ssrcs || self.ssrcs.len() >= self.config.max_ssrcs)
-        {
-            self.stats.unknown_ssrc += 1;
-            return Err(Error::UnknownSsrc);
-        }
+        let known = self.lookup(ssrc, true)?;
         let n = buf.len();
         // AEAD: ... ‖ tag ‖ E‖index. HMAC: ... ‖ E‖index ‖ tag.
         let (ei_at, body_end) = if self.profile.is_aead() {
@@ -666,12 +651,7 @@ impl Context {
                 }
             }
             _ => {
-                let hmac = self
-                    .rtcp
-                    .hmac
-                    .as_ref()
-                    .ok_or(Error::Crypto("no auth key".into()))?;
-                let expect = hmac.tag(&[&buf[..n - tag_len]]);
+                let expect = self.rtcp.auth_tag(&[&buf[..n - tag_len]])?;
                 if !openssl::memcmp::eq(&expect[..tag_len], &buf[n - tag_len..]) {
                     Err(Error::AuthFailed)
                 } else if encrypted {
@@ -688,11 +668,7 @@ impl Context {
         buf.truncate(body_end);
         let i = match known {
             Some(i) => i,
-            None => {
-                self.ssrcs
-                    .push(SsrcState::new(ssrc, 0, self.config.replay_window));
-                self.ssrcs.len() - 1
-            }
+            None => self.insert(ssrc, 0),
         };
         self.ssrcs[i].rtcp_replay.accept(u64::from(srtcp_index));
         self.stats.rtcp_unprotected += 1;

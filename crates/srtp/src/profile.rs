@@ -53,7 +53,6 @@ impl Profile {
     pub(crate) fn session_key_len(self) -> usize {
         match self {
             Profile::AeadAes256Gcm => 32,
-            Profile::NullHmacSha1_80 => 16,
             _ => 16,
         }
     }
