@@ -330,7 +330,7 @@ impl Connection {
             stats: Stats::default(),
         };
         if role == Role::Client {
-            c.drive(now);
+            c.drive();
         }
         Ok(c)
     }
@@ -411,8 +411,7 @@ impl Connection {
             return;
         }
         let delivered_before = self.delivered;
-        let now = self.now;
-        self.drive(now);
+        self.drive();
         if let Some(seq) = single_app
             && self.delivered > delivered_before
         {
@@ -515,11 +514,11 @@ impl Connection {
     }
 
     /// Runs OpenSSL on whatever input is buffered, then collects its output.
-    fn drive(&mut self, now: Instant) {
+    fn drive(&mut self) {
         if self.state == State::Handshaking {
             match ffi::do_handshake(&mut self.ssl) {
                 Outcome::Done(_) => {
-                    self.collect_output_at(now);
+                    self.collect_output();
                     self.handshake_done();
                 }
                 Outcome::WantRead => {}
@@ -530,7 +529,7 @@ impl Connection {
         if matches!(self.state, State::Connected | State::AwaitingFingerprint) {
             self.read_application_data();
         }
-        self.collect_output_at(now);
+        self.collect_output();
     }
 
     fn read_application_data(&mut self) {
@@ -666,15 +665,15 @@ impl Connection {
         self.events.push_back(Event::Closed { reason });
     }
 
-    fn collect_output(&mut self) {
-        let now = self.now;
-        self.collect_output_at(now);
-    }
-
     /// Moves what OpenSSL wrote into datagrams: the live part goes out now, captured
     /// retransmissions are held for the timer (ADR 0003).
-    fn collect_output_at(&mut self, now: Instant) {
-        let (fresh_start, copy_starts) = ffi::take_timer_state(&mut self.ssl);
+    fn collect_output(&mut self) {
+        // OpenSSL's DTLS timer only runs during the handshake; application data skips it.
+        let (fresh_start, copy_starts) = if self.state == State::Handshaking {
+            ffi::take_timer_state(&mut self.ssl)
+        } else {
+            (false, Vec::new())
+        };
         let out = ffi::drain(&self.ssl);
         if out.is_empty() && !fresh_start {
             return;
@@ -706,7 +705,7 @@ impl Connection {
             self.held = copies.into_iter().filter(|c| !c.is_empty()).collect();
             self.rto = self.config.initial_rto;
             self.retransmit_at = if self.state == State::Handshaking && !self.held.is_empty() {
-                Some(now + self.rto)
+                Some(self.now + self.rto)
             } else {
                 None
             };
