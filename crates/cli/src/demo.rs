@@ -278,8 +278,8 @@ async fn peer(
                     payload: Bytes::copy_from_slice(&buf[..n]),
                 };
                 // One socket, two machines: requests go to the server, responses to the client.
-                match Message::decode(&input.payload).map(|m| m.class) {
-                    Ok(Class::Request | Class::Indication) => server.handle_input(weft::now(), input),
+                match weft::stun::peek_class(&input.payload) {
+                    Some(Class::Request | Class::Indication) => server.handle_input(weft::now(), input),
                     _ => client.handle_input(weft::now(), input),
                 }
             }

@@ -97,4 +97,4 @@ pub use nonce::{NONCE_COOKIE, SecurityFeatures};
 pub use server::{Server, ServerConfig, ServerStats};
 pub use uri::{Host, Scheme, Uri, UriError, UriTransport};
 pub use wire::attr::{AddressFamily, AttrType, Attribute, ErrorCode, PasswordAlgorithm};
-pub use wire::{Class, Integrity, Message, Method, TransactionId, frame_len, is_stun};
+pub use wire::{Class, Integrity, Message, Method, TransactionId, frame_len, is_stun, peek_class};

@@ -272,7 +272,7 @@ impl<'a> Message<'a> {
         tid.copy_from_slice(&buf[8..20]);
         let transaction_id = TransactionId(tid);
         let method = Method((typ & 0x000f) | ((typ & 0x00e0) >> 1) | ((typ & 0x3e00) >> 2));
-        let class = Class::from_bits(((typ >> 4) & 0b01) | ((typ >> 7) & 0b10));
+        let class = class_of(typ);
 
         let mut msg = Message::new(class, method, transaction_id);
         msg.raw = buf;
@@ -466,6 +466,22 @@ fn check_mac(computed: &[u8], received: &[u8]) -> Result<(), Error> {
     } else {
         Err(Error::IntegrityMismatch)
     }
+}
+
+/// The class of the STUN message in `buf`, read from its header without decoding it (for
+/// routing requests and responses that share a socket to different machines); `None` when
+/// `buf` does not look like STUN ([`is_stun`]).
+pub fn peek_class(buf: &[u8]) -> Option<Class> {
+    if !is_stun(buf) {
+        return None;
+    }
+    let typ = u16::from_be_bytes([buf[0], buf[1]]);
+    Some(class_of(typ))
+}
+
+/// The class bits C1 and C0 of a message type (RFC 8489 §5).
+fn class_of(typ: u16) -> Class {
+    Class::from_bits(((typ >> 4) & 0b01) | ((typ >> 7) & 0b10))
 }
 
 /// Whether `buf` looks like a STUN message: the first two bits zero and the magic cookie
@@ -768,6 +784,22 @@ mod tests {
             m.unknown_comprehension_required(&[AttrType(0x0042)])
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn peek_class_agrees_with_decode() {
+        for class in [
+            Class::Request,
+            Class::Indication,
+            Class::Success,
+            Class::Error,
+        ] {
+            let b = Message::new(class, Method::ALLOCATE, tid())
+                .to_vec(None, false)
+                .unwrap();
+            assert_eq!(peek_class(&b), Some(Message::decode(&b).unwrap().class));
+        }
+        assert_eq!(peek_class(b"not stun at all, no"), None);
     }
 
     #[test]
