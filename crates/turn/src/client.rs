@@ -347,15 +347,17 @@ impl Client {
         self.tick(now);
         let now = self.now;
         self.stun.handle_timeout(now);
-        if let State::Allocated { refresh_at, .. } = self.state
-            && now >= refresh_at
-        {
-            let secs = self.config.lifetime.as_secs().min(u64::from(u32::MAX)) as u32;
-            if let State::Allocated { refresh_at, .. } = &mut self.state {
+        let lifetime = self.config.lifetime;
+        let refresh_due = match &mut self.state {
+            State::Allocated { refresh_at, .. } if now >= *refresh_at => {
                 // Until the answer arrives, do not ask again.
-                *refresh_at = now + self.config.lifetime;
+                *refresh_at = now + lifetime;
+                true
             }
-            let _ = self.request(Purpose::Refresh(secs), 0);
+            _ => false,
+        };
+        if refresh_due {
+            self.refresh_request(Purpose::Refresh(self.lifetime_secs()));
         }
         let due_perms: Vec<IpAddr> = self
             .permissions
@@ -367,7 +369,7 @@ impl Client {
             })
             .collect();
         for ip in due_perms {
-            let _ = self.request(Purpose::Permission(ip), 0);
+            self.refresh_request(Purpose::Permission(ip));
         }
         let due_chans: Vec<(u16, SocketAddr)> = self
             .channels
@@ -379,7 +381,7 @@ impl Client {
             })
             .collect();
         for (n, peer) in due_chans {
-            let _ = self.request(Purpose::ChannelBind(n, peer), 0);
+            self.refresh_request(Purpose::ChannelBind(n, peer));
         }
         self.drain_stun();
     }
@@ -411,6 +413,19 @@ impl Client {
         .min()
     }
 
+    /// The requested lifetime in whole seconds, as LIFETIME carries it.
+    fn lifetime_secs(&self) -> u32 {
+        self.config.lifetime.as_secs().min(u64::from(u32::MAX)) as u32
+    }
+
+    /// Starts a timer-driven refresh; a refusal (too many transactions in flight) fails the
+    /// thing refreshed, as if the server had not answered.
+    fn refresh_request(&mut self, purpose: Purpose) {
+        if let Err(e) = self.request(purpose, 0) {
+            self.on_failure(purpose, 0, e.to_string());
+        }
+    }
+
     fn tick(&mut self, now: Instant) {
         self.now = self.now.max(now);
     }
@@ -440,9 +455,7 @@ impl Client {
                 vec![
                     // UDP relaying (IP protocol 17), RFC 8656 §7.1.
                     Attribute::RequestedTransport(17),
-                    Attribute::Lifetime(
-                        self.config.lifetime.as_secs().min(u64::from(u32::MAX)) as u32
-                    ),
+                    Attribute::Lifetime(self.lifetime_secs()),
                 ],
             ),
             Purpose::Refresh(secs) => (Method::REFRESH, vec![Attribute::Lifetime(secs)]),
