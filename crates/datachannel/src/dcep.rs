@@ -50,7 +50,9 @@ impl Dcep {
     /// Decodes a DCEP message.
     pub fn decode(b: &Bytes) -> Result<Dcep, ParseError> {
         let err = |kind, offset| ParseError { kind, offset };
-        let Some(&typ) = b.first() else { return Err(err(ParseErrorKind::Truncated, 0)) };
+        let Some(&typ) = b.first() else {
+            return Err(err(ParseErrorKind::Truncated, 0));
+        };
         match typ {
             ACK => Ok(Dcep::Ack),
             OPEN => {
@@ -137,20 +139,46 @@ mod tests {
         });
         let mut b = BytesMut::new();
         o.encode(&mut b);
-        assert_eq!(&b[..], &[3, 0x82, 1, 0, 0, 0, 0x0B, 0xB8, 0, 4, 0, 1, b'c', b'h', b'a', b't', b'x']);
+        assert_eq!(
+            &b[..],
+            &[
+                3, 0x82, 1, 0, 0, 0, 0x0B, 0xB8, 0, 4, 0, 1, b'c', b'h', b'a', b't', b'x'
+            ]
+        );
         assert_eq!(Dcep::decode(&b.freeze()).unwrap(), o);
         assert_eq!(Dcep::decode(&Bytes::from_static(&[2])).unwrap(), Dcep::Ack);
     }
 
     #[test]
     fn malformed_opens_are_typed_errors() {
-        assert_eq!(Dcep::decode(&Bytes::new()).unwrap_err().kind, ParseErrorKind::Truncated);
-        assert_eq!(Dcep::decode(&Bytes::from_static(&[3, 0, 0])).unwrap_err().kind, ParseErrorKind::Truncated);
+        assert_eq!(
+            Dcep::decode(&Bytes::new()).unwrap_err().kind,
+            ParseErrorKind::Truncated
+        );
+        assert_eq!(
+            Dcep::decode(&Bytes::from_static(&[3, 0, 0]))
+                .unwrap_err()
+                .kind,
+            ParseErrorKind::Truncated
+        );
         let lying = [3, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, b'a'];
-        assert_eq!(Dcep::decode(&Bytes::copy_from_slice(&lying)).unwrap_err().kind, ParseErrorKind::Truncated);
+        assert_eq!(
+            Dcep::decode(&Bytes::copy_from_slice(&lying))
+                .unwrap_err()
+                .kind,
+            ParseErrorKind::Truncated
+        );
         let bad_type = [3, 0x05, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-        assert_eq!(Dcep::decode(&Bytes::copy_from_slice(&bad_type)).unwrap_err().kind, ParseErrorKind::UnknownChannelType);
-        assert_eq!(Dcep::decode(&Bytes::from_static(&[9])).unwrap_err().kind, ParseErrorKind::UnknownMessageType);
+        assert_eq!(
+            Dcep::decode(&Bytes::copy_from_slice(&bad_type))
+                .unwrap_err()
+                .kind,
+            ParseErrorKind::UnknownChannelType
+        );
+        assert_eq!(
+            Dcep::decode(&Bytes::from_static(&[9])).unwrap_err().kind,
+            ParseErrorKind::UnknownMessageType
+        );
     }
 
     fn open() -> impl Strategy<Value = Dcep> {
@@ -165,7 +193,14 @@ mod tests {
             proptest::collection::vec(any::<u8>(), 0..40),
         )
             .prop_map(|(channel_type, (unordered, priority, reliability), l, p)| {
-                Dcep::Open(Open { channel_type, unordered, priority, reliability, label: l.into(), protocol: p.into() })
+                Dcep::Open(Open {
+                    channel_type,
+                    unordered,
+                    priority,
+                    reliability,
+                    label: l.into(),
+                    protocol: p.into(),
+                })
             })
     }
 

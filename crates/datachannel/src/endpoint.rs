@@ -162,9 +162,18 @@ impl Endpoint {
 
     /// Sends a message (W3C `send`): `binary` picks the PPID. Empty messages go as the
     /// "empty" PPIDs with one byte (RFC 8831 §6.6).
-    pub fn send(&mut self, now: Instant, id: ChannelId, data: Bytes, binary: bool) -> Result<(), Error> {
+    pub fn send(
+        &mut self,
+        now: Instant,
+        id: ChannelId,
+        data: Bytes,
+        binary: bool,
+    ) -> Result<(), Error> {
         self.now = now.max(self.now);
-        let ch = self.channels.get_mut(&id.0).ok_or(Error::NoSuchChannel(id))?;
+        let ch = self
+            .channels
+            .get_mut(&id.0)
+            .ok_or(Error::NoSuchChannel(id))?;
         if ch.info.state != ChannelState::Open {
             return Err(Error::NotOpen(id));
         }
@@ -180,7 +189,11 @@ impl Endpoint {
             lifetime: ch.info.max_packet_lifetime,
             max_retransmits: ch.info.max_retransmits,
         };
-        let len = if data_is_empty_ppid(ppid) { 0 } else { payload.len() as u64 };
+        let len = if data_is_empty_ppid(ppid) {
+            0
+        } else {
+            payload.len() as u64
+        };
         self.sctp.send(now, StreamId(id.0), ppid, payload, &opts)?;
         ch.info.messages_sent += 1;
         ch.info.bytes_sent += len;
@@ -196,7 +209,10 @@ impl Endpoint {
     /// channel is closed when both directions are reset.
     pub fn close_channel(&mut self, now: Instant, id: ChannelId) -> Result<(), Error> {
         self.now = now.max(self.now);
-        let ch = self.channels.get_mut(&id.0).ok_or(Error::NoSuchChannel(id))?;
+        let ch = self
+            .channels
+            .get_mut(&id.0)
+            .ok_or(Error::NoSuchChannel(id))?;
         match ch.info.state {
             ChannelState::Closing | ChannelState::Closed => return Ok(()),
             ChannelState::Connecting if !self.connected => {
@@ -230,7 +246,8 @@ impl Endpoint {
 
     /// W3C `bufferedAmountLowThreshold`.
     pub fn set_buffered_amount_low_threshold(&mut self, id: ChannelId, bytes: usize) {
-        self.sctp.set_buffered_amount_low_threshold(StreamId(id.0), bytes);
+        self.sctp
+            .set_buffered_amount_low_threshold(StreamId(id.0), bytes);
     }
 
     /// The low threshold of a channel.
@@ -282,7 +299,11 @@ impl Endpoint {
             Role::Client => 0u32,
             Role::Server => 1,
         };
-        let limit = if self.connected { self.sctp.outbound_streams() as u32 } else { 65535 };
+        let limit = if self.connected {
+            self.sctp.outbound_streams() as u32
+        } else {
+            65535
+        };
         let mut id = start;
         while id < limit.min(65535) {
             if !self.channels.contains_key(&(id as u16)) {
@@ -296,24 +317,33 @@ impl Endpoint {
     /// Sends the OPEN (in-band) or opens at once (negotiated) once the association is up.
     fn announce(&mut self, id: ChannelId) {
         let now = self.now;
-        let Some(ch) = self.channels.get_mut(&id.0) else { return };
+        let Some(ch) = self.channels.get_mut(&id.0) else {
+            return;
+        };
         if !ch.open_pending {
             return;
         }
         ch.open_pending = false;
         if id.0 >= self.sctp.outbound_streams() {
             ch.info.state = ChannelState::Closed;
-            self.events.push_back(Event::Error { id, detail: ErrorDetail::DataChannelFailure });
+            self.events.push_back(Event::Error {
+                id,
+                detail: ErrorDetail::DataChannelFailure,
+            });
             self.events.push_back(Event::Closed(id));
             self.channels.remove(&id.0);
             return;
         }
         if !ch.info.negotiated {
-            let (channel_type, reliability) = match (ch.info.max_retransmits, ch.info.max_packet_lifetime) {
-                (Some(n), _) => (ChannelType::PartialReliableRexmit, n as u32),
-                (None, Some(t)) => (ChannelType::PartialReliableTimed, t.as_millis().min(u32::MAX as u128) as u32),
-                (None, None) => (ChannelType::Reliable, 0),
-            };
+            let (channel_type, reliability) =
+                match (ch.info.max_retransmits, ch.info.max_packet_lifetime) {
+                    (Some(n), _) => (ChannelType::PartialReliableRexmit, n as u32),
+                    (None, Some(t)) => (
+                        ChannelType::PartialReliableTimed,
+                        t.as_millis().min(u32::MAX as u128) as u32,
+                    ),
+                    (None, None) => (ChannelType::Reliable, 0),
+                };
             let open = Dcep::Open(Open {
                 channel_type,
                 unordered: !ch.info.ordered,
@@ -324,10 +354,19 @@ impl Endpoint {
             });
             let mut b = BytesMut::with_capacity(open.encoded_len());
             open.encode(&mut b);
-            if let Err(e) = self.sctp.send(now, StreamId(id.0), ppid::DCEP, b.freeze(), &SendOptions::default()) {
+            if let Err(e) = self.sctp.send(
+                now,
+                StreamId(id.0),
+                ppid::DCEP,
+                b.freeze(),
+                &SendOptions::default(),
+            ) {
                 debug!("datachannel {id}: OPEN not sent: {e}");
                 ch.info.state = ChannelState::Closed;
-                self.events.push_back(Event::Error { id, detail: ErrorDetail::DataChannelFailure });
+                self.events.push_back(Event::Error {
+                    id,
+                    detail: ErrorDetail::DataChannelFailure,
+                });
                 self.events.push_back(Event::Closed(id));
                 self.channels.remove(&id.0);
                 return;
@@ -341,7 +380,9 @@ impl Endpoint {
 
     fn reset_outgoing(&mut self, id: ChannelId) {
         let now = self.now;
-        let Some(ch) = self.channels.get_mut(&id.0) else { return };
+        let Some(ch) = self.channels.get_mut(&id.0) else {
+            return;
+        };
         if ch.outgoing_reset {
             return;
         }
@@ -357,7 +398,10 @@ impl Endpoint {
     }
 
     fn finish_if_reset(&mut self, id: u16) {
-        let done = self.channels.get(&id).is_some_and(|c| c.outgoing_reset && c.incoming_reset);
+        let done = self
+            .channels
+            .get(&id)
+            .is_some_and(|c| c.outgoing_reset && c.incoming_reset);
         if done {
             if let Some(mut ch) = self.channels.remove(&id) {
                 ch.info.state = ChannelState::Closed;
@@ -373,8 +417,12 @@ impl Endpoint {
                 weft_sctp::Event::Connected => {
                     self.connected = true;
                     self.events.push_back(Event::Connected);
-                    let ids: Vec<ChannelId> =
-                        self.channels.values().filter(|c| c.open_pending).map(|c| c.info.id).collect();
+                    let ids: Vec<ChannelId> = self
+                        .channels
+                        .values()
+                        .filter(|c| c.open_pending)
+                        .map(|c| c.info.id)
+                        .collect();
                     for id in ids {
                         self.announce(id);
                     }
@@ -382,7 +430,9 @@ impl Endpoint {
                 weft_sctp::Event::Message(m) => self.on_message(m),
                 weft_sctp::Event::IncomingStreamsReset { streams } => {
                     for s in streams {
-                        let Some(ch) = self.channels.get_mut(&s.0) else { continue };
+                        let Some(ch) = self.channels.get_mut(&s.0) else {
+                            continue;
+                        };
                         ch.incoming_reset = true;
                         if ch.info.state != ChannelState::Closing {
                             ch.info.state = ChannelState::Closing;
@@ -402,21 +452,29 @@ impl Endpoint {
                     for s in streams {
                         if let Some(mut ch) = self.channels.remove(&s.0) {
                             ch.info.state = ChannelState::Closed;
-                            self.events
-                                .push_back(Event::Error { id: ChannelId(s.0), detail: ErrorDetail::DataChannelFailure });
+                            self.events.push_back(Event::Error {
+                                id: ChannelId(s.0),
+                                detail: ErrorDetail::DataChannelFailure,
+                            });
                             self.events.push_back(Event::Closed(ChannelId(s.0)));
                         }
                     }
                 }
-                weft_sctp::Event::BufferedAmountLow { stream } if self.channels.contains_key(&stream.0) => {
-                    self.events.push_back(Event::BufferedAmountLow(ChannelId(stream.0)));
+                weft_sctp::Event::BufferedAmountLow { stream }
+                    if self.channels.contains_key(&stream.0) =>
+                {
+                    self.events
+                        .push_back(Event::BufferedAmountLow(ChannelId(stream.0)));
                 }
                 weft_sctp::Event::Closed { reason } => {
                     self.closed = true;
                     let failed = reason != CloseReason::Shutdown;
                     for id in std::mem::take(&mut self.channels).into_keys() {
                         if failed {
-                            self.events.push_back(Event::Error { id: ChannelId(id), detail: ErrorDetail::SctpFailure });
+                            self.events.push_back(Event::Error {
+                                id: ChannelId(id),
+                                detail: ErrorDetail::SctpFailure,
+                            });
                         }
                         self.events.push_back(Event::Closed(ChannelId(id)));
                     }
@@ -454,7 +512,10 @@ impl Endpoint {
                 let (_, buf) = ch.partial.get_or_insert_with(|| (binary, BytesMut::new()));
                 if buf.len() + m.data.len() > max {
                     ch.partial = None;
-                    self.events.push_back(Event::Error { id, detail: ErrorDetail::DataChannelFailure });
+                    self.events.push_back(Event::Error {
+                        id,
+                        detail: ErrorDetail::DataChannelFailure,
+                    });
                 } else {
                     buf.extend_from_slice(&m.data);
                 }
@@ -474,7 +535,8 @@ impl Endpoint {
         };
         ch.info.messages_received += 1;
         ch.info.bytes_received += data.len() as u64;
-        self.events.push_back(Event::Message(Message { id, binary, data }));
+        self.events
+            .push_back(Event::Message(Message { id, binary, data }));
     }
 
     fn on_dcep(&mut self, id: ChannelId, data: Bytes) {
@@ -482,7 +544,10 @@ impl Endpoint {
             Ok(m) => m,
             Err(e) => {
                 debug!("datachannel {id}: bad DCEP message: {e}");
-                self.events.push_back(Event::Error { id, detail: ErrorDetail::DataChannelFailure });
+                self.events.push_back(Event::Error {
+                    id,
+                    detail: ErrorDetail::DataChannelFailure,
+                });
                 return;
             }
         };
@@ -495,13 +560,20 @@ impl Endpoint {
             Dcep::Open(open) => {
                 if self.channels.contains_key(&id.0) {
                     debug!("datachannel {id}: OPEN for an id in use");
-                    self.events.push_back(Event::Error { id, detail: ErrorDetail::DataChannelFailure });
+                    self.events.push_back(Event::Error {
+                        id,
+                        detail: ErrorDetail::DataChannelFailure,
+                    });
                     return;
                 }
                 let (max_retransmits, max_packet_lifetime) = match open.channel_type {
                     ChannelType::Reliable => (None, None),
-                    ChannelType::PartialReliableRexmit => (Some(open.reliability.min(u16::MAX as u32) as u16), None),
-                    ChannelType::PartialReliableTimed => (None, Some(Duration::from_millis(open.reliability as u64))),
+                    ChannelType::PartialReliableRexmit => {
+                        (Some(open.reliability.min(u16::MAX as u32) as u16), None)
+                    }
+                    ChannelType::PartialReliableTimed => {
+                        (None, Some(Duration::from_millis(open.reliability as u64)))
+                    }
                 };
                 let info = ChannelInfo {
                     id,
@@ -521,7 +593,13 @@ impl Endpoint {
                 };
                 let mut ack = BytesMut::with_capacity(1);
                 Dcep::Ack.encode(&mut ack);
-                if let Err(e) = self.sctp.send(self.now, StreamId(id.0), ppid::DCEP, ack.freeze(), &SendOptions::default()) {
+                if let Err(e) = self.sctp.send(
+                    self.now,
+                    StreamId(id.0),
+                    ppid::DCEP,
+                    ack.freeze(),
+                    &SendOptions::default(),
+                ) {
                     debug!("datachannel {id}: ACK not sent: {e}");
                     return;
                 }

@@ -119,7 +119,13 @@ pub struct Config {
 impl Config {
     /// Defaults for `role`, with zero checksums offered (SCTP runs over DTLS here).
     pub fn new(role: Role) -> Config {
-        Config { role, sctp: weft_sctp::Config { zero_checksum: true, ..weft_sctp::Config::default() } }
+        Config {
+            role,
+            sctp: weft_sctp::Config {
+                zero_checksum: true,
+                ..weft_sctp::Config::default()
+            },
+        }
     }
 
     /// Seeds the association's random numbers (tests).
@@ -177,7 +183,11 @@ pub struct Message {
 impl Message {
     /// The text of a text message, if it is valid UTF-8.
     pub fn text(&self) -> Option<&str> {
-        if self.binary { None } else { std::str::from_utf8(&self.data).ok() }
+        if self.binary {
+            None
+        } else {
+            std::str::from_utf8(&self.data).ok()
+        }
     }
 }
 

@@ -6,7 +6,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use weft_datachannel::dcep::{ChannelType, Dcep, Open};
-use weft_datachannel::{ChannelId, ChannelInit, ChannelState, CloseReason, Config, Endpoint, Error, ErrorDetail, Event, Role, ppid};
+use weft_datachannel::{
+    ChannelId, ChannelInit, ChannelState, CloseReason, Config, Endpoint, Error, ErrorDetail, Event,
+    Role, ppid,
+};
 use weft_sctp::{Association, Ppid, SendOptions, StreamId};
 
 struct Two {
@@ -63,7 +66,16 @@ impl Two {
     }
 
     fn messages_b(&self) -> Vec<(ChannelId, bool, Bytes)> {
-        self.eb.iter().filter_map(|e| if let Event::Message(m) = e { Some((m.id, m.binary, m.data.clone())) } else { None }).collect()
+        self.eb
+            .iter()
+            .filter_map(|e| {
+                if let Event::Message(m) = e {
+                    Some((m.id, m.binary, m.data.clone()))
+                } else {
+                    None
+                }
+            })
+            .collect()
     }
 }
 
@@ -71,14 +83,32 @@ impl Two {
 fn ids_follow_the_dtls_role() {
     let mut t = Two::new();
     let now = t.now;
-    assert_eq!(t.a.create_channel(now, ChannelInit::new("a0")).unwrap(), ChannelId(0));
-    assert_eq!(t.a.create_channel(now, ChannelInit::new("a1")).unwrap(), ChannelId(2));
-    assert_eq!(t.b.create_channel(now, ChannelInit::new("b0")).unwrap(), ChannelId(1));
-    assert_eq!(t.b.create_channel(now, ChannelInit::new("b1")).unwrap(), ChannelId(3));
+    assert_eq!(
+        t.a.create_channel(now, ChannelInit::new("a0")).unwrap(),
+        ChannelId(0)
+    );
+    assert_eq!(
+        t.a.create_channel(now, ChannelInit::new("a1")).unwrap(),
+        ChannelId(2)
+    );
+    assert_eq!(
+        t.b.create_channel(now, ChannelInit::new("b0")).unwrap(),
+        ChannelId(1)
+    );
+    assert_eq!(
+        t.b.create_channel(now, ChannelInit::new("b1")).unwrap(),
+        ChannelId(3)
+    );
     t.pump();
     for id in [0, 1, 2, 3] {
-        assert_eq!(t.a.channel(ChannelId(id)).unwrap().state, ChannelState::Open);
-        assert_eq!(t.b.channel(ChannelId(id)).unwrap().state, ChannelState::Open);
+        assert_eq!(
+            t.a.channel(ChannelId(id)).unwrap().state,
+            ChannelState::Open
+        );
+        assert_eq!(
+            t.b.channel(ChannelId(id)).unwrap().state,
+            ChannelState::Open
+        );
     }
     assert!(t.eb.contains(&Event::Incoming(ChannelId(0))));
     assert!(t.ea.contains(&Event::Incoming(ChannelId(1))));
@@ -99,9 +129,21 @@ fn open_carries_label_protocol_and_reliability() {
     let id2 = t.a.create_channel(now, timed).unwrap();
     t.pump();
     let c = t.b.channel(id).unwrap();
-    assert_eq!((c.label.as_str(), c.protocol.as_str(), c.ordered, c.max_retransmits, c.priority), ("game-state", "proto/1", false, Some(3), 512));
+    assert_eq!(
+        (
+            c.label.as_str(),
+            c.protocol.as_str(),
+            c.ordered,
+            c.max_retransmits,
+            c.priority
+        ),
+        ("game-state", "proto/1", false, Some(3), 512)
+    );
     assert!(!c.local && !c.negotiated);
-    assert_eq!(t.b.channel(id2).unwrap().max_packet_lifetime, Some(Duration::from_millis(1500)));
+    assert_eq!(
+        t.b.channel(id2).unwrap().max_packet_lifetime,
+        Some(Duration::from_millis(1500))
+    );
 }
 
 #[test]
@@ -111,7 +153,8 @@ fn text_binary_and_empty_messages() {
     let id = t.a.create_channel(now, ChannelInit::new("m")).unwrap();
     t.pump();
     t.a.send_text(now, id, "héllo").unwrap();
-    t.a.send(now, id, Bytes::from_static(&[0, 1, 2]), true).unwrap();
+    t.a.send(now, id, Bytes::from_static(&[0, 1, 2]), true)
+        .unwrap();
     t.a.send(now, id, Bytes::new(), false).unwrap();
     t.a.send(now, id, Bytes::new(), true).unwrap();
     t.pump();
@@ -137,13 +180,19 @@ fn negotiated_channels_open_without_dcep() {
     init.negotiated = Some(ChannelId(7));
     assert_eq!(t.a.create_channel(now, init.clone()).unwrap(), ChannelId(7));
     assert_eq!(t.b.create_channel(now, init.clone()).unwrap(), ChannelId(7));
-    assert_eq!(t.a.create_channel(now, init), Err(Error::IdInUse(ChannelId(7))));
+    assert_eq!(
+        t.a.create_channel(now, init),
+        Err(Error::IdInUse(ChannelId(7)))
+    );
     t.pump();
     assert!(!t.eb.contains(&Event::Incoming(ChannelId(7))));
     t.a.send_text(now, ChannelId(7), "x").unwrap();
     t.b.send_text(now, ChannelId(7), "y").unwrap();
     t.pump();
-    assert_eq!(t.messages_b(), vec![(ChannelId(7), false, Bytes::from("x"))]);
+    assert_eq!(
+        t.messages_b(),
+        vec![(ChannelId(7), false, Bytes::from("x"))]
+    );
 }
 
 #[test]
@@ -154,7 +203,13 @@ fn channels_created_before_the_association_open_after_it() {
     assert_eq!(a.channel(id).unwrap().state, ChannelState::Connecting);
     assert_eq!(a.send_text(now, id, "too soon"), Err(Error::NotOpen(id)));
     let b = Endpoint::new(Config::new(Role::Server).with_seed([2; 32]), now).unwrap();
-    let mut t = Two { a, b, now, ea: vec![], eb: vec![] };
+    let mut t = Two {
+        a,
+        b,
+        now,
+        ea: vec![],
+        eb: vec![],
+    };
     t.a.connect(now).unwrap();
     t.b.connect(now).unwrap();
     t.pump();
@@ -196,11 +251,17 @@ fn reliability_options_are_checked() {
     let mut bad = ChannelInit::new("x");
     bad.max_retransmits = Some(1);
     bad.max_packet_lifetime = Some(Duration::from_secs(1));
-    assert_eq!(t.a.create_channel(now, bad), Err(Error::BothReliabilityLimits));
+    assert_eq!(
+        t.a.create_channel(now, bad),
+        Err(Error::BothReliabilityLimits)
+    );
     let mut reserved = ChannelInit::new("x");
     reserved.negotiated = Some(ChannelId(65535));
     assert_eq!(t.a.create_channel(now, reserved), Err(Error::ReservedId));
-    assert_eq!(t.a.send_text(now, ChannelId(9), "x"), Err(Error::NoSuchChannel(ChannelId(9))));
+    assert_eq!(
+        t.a.send_text(now, ChannelId(9), "x"),
+        Err(Error::NoSuchChannel(ChannelId(9)))
+    );
 }
 
 #[test]
@@ -211,7 +272,8 @@ fn buffered_amount_low_is_reported() {
     t.pump();
     t.a.set_buffered_amount_low_threshold(id, 1000);
     for _ in 0..40 {
-        t.a.send(now, id, Bytes::from(vec![5u8; 10_000]), true).unwrap();
+        t.a.send(now, id, Bytes::from(vec![5u8; 10_000]), true)
+            .unwrap();
     }
     assert!(t.a.buffered_amount(id) > 1000);
     t.pump();
@@ -228,9 +290,17 @@ fn association_failure_fails_every_channel() {
     t.pump();
     t.b.sctp_mut().abort(now, "gone");
     t.pump();
-    assert!(t.ea.contains(&Event::Error { id, detail: ErrorDetail::SctpFailure }));
+    assert!(t.ea.contains(&Event::Error {
+        id,
+        detail: ErrorDetail::SctpFailure
+    }));
     assert!(t.ea.contains(&Event::Closed(id)));
-    assert!(t.ea.iter().any(|e| matches!(e, Event::TransportClosed { reason: CloseReason::AbortedByPeer { .. } })));
+    assert!(t.ea.iter().any(|e| matches!(
+        e,
+        Event::TransportClosed {
+            reason: CloseReason::AbortedByPeer { .. }
+        }
+    )));
 }
 
 /// A browser-like peer driven by hand over a raw association.
@@ -247,8 +317,15 @@ impl Raw {
         let now = Instant::now();
         let mut r = Raw {
             ep: Endpoint::new(Config::new(Role::Client).with_seed([1; 32]), now).unwrap(),
-            raw: Association::new(weft_sctp::Config { rng_seed: Some([3; 32]), zero_checksum: true, ..Default::default() }, now)
-                .unwrap(),
+            raw: Association::new(
+                weft_sctp::Config {
+                    rng_seed: Some([3; 32]),
+                    zero_checksum: true,
+                    ..Default::default()
+                },
+                now,
+            )
+            .unwrap(),
             now,
             events: vec![],
             raw_msgs: vec![],
@@ -280,7 +357,15 @@ impl Raw {
 
     fn raw_send(&mut self, stream: u16, ppid: Ppid, data: &'static [u8]) {
         let now = self.now;
-        self.raw.send(now, StreamId(stream), ppid, Bytes::from_static(data), &SendOptions::default()).unwrap();
+        self.raw
+            .send(
+                now,
+                StreamId(stream),
+                ppid,
+                Bytes::from_static(data),
+                &SendOptions::default(),
+            )
+            .unwrap();
         self.pump();
     }
 }
@@ -292,10 +377,18 @@ fn data_before_the_ack_is_accepted_and_counts_as_the_ack() {
     let id = r.ep.create_channel(now, ChannelInit::new("ff")).unwrap();
     r.pump();
     // The peer got our OPEN but answers with data instead of an ACK, as Firefox may.
-    let open = r.raw_msgs.iter().find(|m| m.ppid == ppid::DCEP).expect("OPEN sent");
+    let open = r
+        .raw_msgs
+        .iter()
+        .find(|m| m.ppid == ppid::DCEP)
+        .expect("OPEN sent");
     assert!(matches!(Dcep::decode(&open.data).unwrap(), Dcep::Open(_)));
     r.raw_send(id.0, ppid::STRING, b"early bird");
-    assert!(r.events.iter().any(|e| matches!(e, Event::Message(m) if m.data == "early bird")));
+    assert!(
+        r.events
+            .iter()
+            .any(|e| matches!(e, Event::Message(m) if m.data == "early bird"))
+    );
 }
 
 #[test]
@@ -308,7 +401,17 @@ fn deprecated_partial_ppids_are_joined_on_receive() {
     r.raw_send(id.0, ppid::STRING_PARTIAL, b"hel");
     r.raw_send(id.0, ppid::STRING_PARTIAL, b"lo ");
     r.raw_send(id.0, ppid::STRING, b"world");
-    let msgs: Vec<_> = r.events.iter().filter_map(|e| if let Event::Message(m) = e { Some(m.clone()) } else { None }).collect();
+    let msgs: Vec<_> = r
+        .events
+        .iter()
+        .filter_map(|e| {
+            if let Event::Message(m) = e {
+                Some(m.clone())
+            } else {
+                None
+            }
+        })
+        .collect();
     assert_eq!(msgs.len(), 1);
     assert_eq!(msgs[0].text(), Some("hello world"));
 }
@@ -327,10 +430,25 @@ fn a_peer_opened_channel_gets_an_ack_and_a_malformed_open_an_error() {
     let mut b = bytes::BytesMut::new();
     open.encode(&mut b);
     let now = r.now;
-    r.raw.send(now, StreamId(1), ppid::DCEP, b.freeze(), &SendOptions::default()).unwrap();
+    r.raw
+        .send(
+            now,
+            StreamId(1),
+            ppid::DCEP,
+            b.freeze(),
+            &SendOptions::default(),
+        )
+        .unwrap();
     r.pump();
     assert!(r.events.contains(&Event::Incoming(ChannelId(1))));
-    assert!(r.raw_msgs.iter().any(|m| m.stream == StreamId(1) && m.ppid == ppid::DCEP && m.data[..] == [2]));
+    assert!(
+        r.raw_msgs
+            .iter()
+            .any(|m| m.stream == StreamId(1) && m.ppid == ppid::DCEP && m.data[..] == [2])
+    );
     r.raw_send(3, ppid::DCEP, &[3, 0x7f, 0]);
-    assert!(r.events.contains(&Event::Error { id: ChannelId(3), detail: ErrorDetail::DataChannelFailure }));
+    assert!(r.events.contains(&Event::Error {
+        id: ChannelId(3),
+        detail: ErrorDetail::DataChannelFailure
+    }));
 }

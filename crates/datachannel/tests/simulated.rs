@@ -52,7 +52,11 @@ impl Peer {
                 Event::Open(id) => {
                     if let Some(n) = self.to_send.remove(&id) {
                         for i in 0..n {
-                            let msg = Bytes::from(format!("{}:{i}:{}", id.0, "x".repeat((i as usize * 37) % 3000)));
+                            let msg = Bytes::from(format!(
+                                "{}:{i}:{}",
+                                id.0,
+                                "x".repeat((i as usize * 37) % 3000)
+                            ));
                             self.ep.send(now, id, msg, i % 2 == 0).unwrap();
                         }
                     }
@@ -79,7 +83,11 @@ impl Node for Peer {
         self.pump();
     }
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        Some(Transmit::udp(self.local, self.remote, self.ep.poll_transmit()?))
+        Some(Transmit::udp(
+            self.local,
+            self.remote,
+            self.ep.poll_transmit()?,
+        ))
     }
     fn poll_timeout(&self) -> Option<Instant> {
         if !self.started {
@@ -114,9 +122,13 @@ fn twenty_channels_of_every_kind_under_loss() {
     let done = |s: &Simulator| {
         let pa = s.node::<Peer>(a);
         let pb = s.node::<Peer>(b);
-        pb.got.len() == 10 && pb.got.values().all(|v| v.len() == 100) && pa.got.len() == 10 && pa.got.values().all(|v| v.len() == 50)
+        pb.got.len() == 10
+            && pb.got.values().all(|v| v.len() == 100)
+            && pa.got.len() == 10
+            && pa.got.values().all(|v| v.len() == 50)
     };
-    sim.run_until(|s| done(s), Duration::from_secs(120)).unwrap();
+    sim.run_until(|s| done(s), Duration::from_secs(120))
+        .unwrap();
     let pb = sim.node::<Peer>(b);
     for (id, msgs) in &pb.got {
         assert_eq!(id.0 % 2, 0, "a is the DTLS client: even ids");
@@ -134,6 +146,9 @@ fn twenty_channels_of_every_kind_under_loss() {
             p.ep.close_channel(now, id).unwrap();
         }
     });
-    sim.run_until(|s| s.node::<Peer>(a).closed.len() == 20 && s.node::<Peer>(b).closed.len() == 20, Duration::from_secs(60))
-        .unwrap();
+    sim.run_until(
+        |s| s.node::<Peer>(a).closed.len() == 20 && s.node::<Peer>(b).closed.len() == 20,
+        Duration::from_secs(60),
+    )
+    .unwrap();
 }

@@ -76,6 +76,8 @@ struct ReconfigRequest {
     seq: u32,
     streams: Vec<StreamId>,
     last_tsn: Tsn,
+    /// The peer's request this one answers (an Incoming SSN Reset Request), or the last seen.
+    response_seq: u32,
 }
 
 #[derive(Debug)]
@@ -151,6 +153,8 @@ pub struct Association {
     reconfig_timer: Option<Instant>,
     peer_req_seq: Option<u32>,
     incoming_req: Option<IncomingRequest>,
+    /// An Incoming SSN Reset Request our next outgoing request answers (RFC 6525 §5.2.3).
+    answer_incoming: Option<u32>,
     // heartbeat
     hb_timer: Option<Instant>,
     // output
@@ -223,6 +227,7 @@ impl Association {
             reconfig_timer: None,
             peer_req_seq: None,
             incoming_req: None,
+            answer_incoming: None,
             hb_timer: None,
             control: VecDeque::new(),
             alone: VecDeque::new(),
@@ -2013,10 +2018,15 @@ impl Association {
         if streams.is_empty() {
             return;
         }
+        let response_seq = self
+            .answer_incoming
+            .take()
+            .unwrap_or_else(|| self.peer_req_seq.map_or(0, |s| s.wrapping_sub(1)));
         let req = ReconfigRequest {
             seq: self.my_req_seq,
             streams,
             last_tsn: Tsn((self.next_tsn - 1) as u32),
+            response_seq,
         };
         self.my_req_seq = self.my_req_seq.wrapping_add(1);
         self.send_reconfig_request(&req);
@@ -2024,11 +2034,10 @@ impl Association {
     }
 
     fn send_reconfig_request(&mut self, req: &ReconfigRequest) {
-        let response_seq = self.peer_req_seq.map_or(0, |s| s.wrapping_sub(1));
         self.push_control(Chunk::ReConfig {
             params: vec![ReconfigParam::OutgoingReset {
                 request_seq: req.seq,
-                response_seq,
+                response_seq: req.response_seq,
                 last_tsn: req.last_tsn,
                 streams: req.streams.clone(),
             }],
@@ -2076,8 +2085,36 @@ impl Association {
                         responses.push(r);
                     }
                 }
-                ReconfigParam::IncomingReset { request_seq, .. }
-                | ReconfigParam::SsnTsnReset { request_seq }
+                ReconfigParam::IncomingReset {
+                    request_seq,
+                    streams,
+                } => {
+                    // RFC 6525 §5.2.3: the peer asks us to reset our outgoing streams; our
+                    // Outgoing SSN Reset Request, sent once their queues drain, is the answer.
+                    let usable = self.state == State::Established
+                        && !streams.is_empty()
+                        && streams.iter().all(|s| s.0 < self.outbound_streams);
+                    match self.accept_request_seq(request_seq) {
+                        Ok(_) if usable => {
+                            for &s in &streams {
+                                self.queue.mark_reset(s);
+                            }
+                            self.answer_incoming = Some(request_seq);
+                        }
+                        Ok(_) => responses.push(ReconfigParam::Response {
+                            response_seq: request_seq,
+                            result: ReconfigResult::DENIED,
+                            next_tsns: None,
+                        }),
+                        Err(ReconfigResult::SUCCESS_NOTHING_TO_DO) => {}
+                        Err(result) => responses.push(ReconfigParam::Response {
+                            response_seq: request_seq,
+                            result,
+                            next_tsns: None,
+                        }),
+                    }
+                }
+                ReconfigParam::SsnTsnReset { request_seq }
                 | ReconfigParam::AddOutgoingStreams { request_seq, .. }
                 | ReconfigParam::AddIncomingStreams { request_seq, .. } => {
                     // Not used by WebRTC; refused (RFC 6525 lets a receiver deny any request).

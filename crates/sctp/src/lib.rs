@@ -43,7 +43,7 @@
 //! | RFC 9260 SCTP | §3 (all chunks WebRTC meets), §5 setup with signed cookie and collisions (§5.2.1-§5.2.4), §6 DATA/SACK, gap blocks, duplicates, delayed SACK, fragmentation, ordered and unordered delivery, §6.3 RTO, §7 slow start, congestion avoidance, fast retransmit and recovery, §8.4-8.5 out-of-the-blue and tag rules, §9 ABORT and SHUTDOWN | one path (no multi-homing); restarts (§5.2.4 A) end the association with `PeerRestarted` |
 //! | RFC 8261 / RFC 8831 / RFC 8841 | SCTP over DTLS, ports, max-message-size | message size enforced both ways |
 //! | RFC 3758 PR-SCTP | FORWARD-TSN, limited lifetime and limited retransmissions | |
-//! | RFC 6525 stream reconfiguration | outgoing SSN reset request and response | incoming, SSN/TSN and add-streams requests are answered "denied" |
+//! | RFC 6525 stream reconfiguration | outgoing SSN reset requests and responses; incoming SSN reset requests answered with an outgoing one | requests for all streams (an empty list), SSN/TSN reset and add-streams are answered "denied" |
 //! | RFC 8260 I-DATA | I-DATA, I-FORWARD-TSN, interleaving with a weighted fair scheduler | |
 //! | RFC 9653 zero checksum | DTLS as the error detection method | opt-in with [`Config::zero_checksum`] |
 //! | RFC 7053 | I bit honoured on receive | never set on send |

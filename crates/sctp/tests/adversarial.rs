@@ -368,3 +368,83 @@ fn gap_blocks_that_do_not_ascend_are_ignored() {
     });
     assert_eq!(got.sum::<usize>(), 20);
 }
+
+#[test]
+fn incoming_reset_request_is_answered_by_an_outgoing_reset() {
+    use weft_sctp::wire::ReconfigParam;
+    let mut p = connected(false);
+    // a's requests are numbered from its initial TSN; b learnt it. Use what a would send
+    // next by asking a for a real reset first, then forge the following request.
+    // RFC 6525 §5.2.1: a numbers its requests from its initial TSN, which its first DATA
+    // ("hi" in `connected`) carried; one real request uses that number, so the next is
+    // initial + 1, which is `a_tsn`.
+    let now = p.now;
+    p.a.reset_streams(now, &[StreamId(2)]).unwrap();
+    pump(&mut p);
+    let seq = p.a_tsn;
+    let out = inject(
+        &mut p,
+        vec![Chunk::ReConfig {
+            params: vec![ReconfigParam::IncomingReset {
+                request_seq: seq,
+                streams: vec![StreamId(1)],
+            }],
+        }],
+    );
+    let chunk = out
+        .into_iter()
+        .find(|c| matches!(c, Chunk::ReConfig { params } if matches!(params[0], ReconfigParam::OutgoingReset { .. })))
+        .expect("b answers with an Outgoing SSN Reset Request");
+    match chunk {
+        Chunk::ReConfig { params } => match &params[0] {
+            ReconfigParam::OutgoingReset {
+                response_seq,
+                streams,
+                ..
+            } => {
+                assert_eq!(*response_seq, seq);
+                assert_eq!(streams, &vec![StreamId(1)]);
+            }
+            other => panic!("{other:?}"),
+        },
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn heartbeats_are_answered_and_sent_when_configured() {
+    let mut p = connected(false);
+    let info = Bytes::from_static(&[0, 1, 0, 8, 1, 2, 3, 4]);
+    let back = inject(&mut p, vec![Chunk::Heartbeat { info: info.clone() }]);
+    assert!(back.contains(&Chunk::HeartbeatAck { info }));
+    // An association configured to send them does so at its interval.
+    let now = Instant::now();
+    let cfg = |seed| Config {
+        rng_seed: Some([seed; 32]),
+        heartbeat_interval: Some(Duration::from_secs(5)),
+        ..Config::default()
+    };
+    let mut a = Association::new(cfg(1), now).unwrap();
+    let mut b = Association::new(cfg(2), now).unwrap();
+    a.connect(now).unwrap();
+    for _ in 0..4 {
+        while let Some(x) = a.poll_transmit() {
+            b.handle_input(now, x);
+        }
+        while let Some(x) = b.poll_transmit() {
+            a.handle_input(now, x);
+        }
+    }
+    assert!(a.is_established());
+    let t = a.poll_timeout().unwrap();
+    assert!(t <= now + Duration::from_secs(5));
+    a.handle_timeout(now + Duration::from_secs(5));
+    let pkt = a.poll_transmit().expect("a heartbeat");
+    assert!(
+        Packet::decode(&pkt)
+            .unwrap()
+            .chunks
+            .iter()
+            .any(|c| matches!(c, Chunk::Heartbeat { .. }))
+    );
+}
