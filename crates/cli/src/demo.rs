@@ -5,8 +5,9 @@
 //! Binding transactions at each other at once, each socket serving as STUN client and STUN
 //! server together (the sans-IO `Client` and `Server` composed by one task). Then the same two
 //! sockets run a DTLS 1.2 handshake (certificates checked by fingerprint, DTLS-SRTP keys
-//! agreed) and alice's messages are echoed back by bob over it. Data channels (SCTP) and media
-//! join the demo as their crates land (see the README's status table).
+//! agreed) and alice's messages are echoed back by bob over it. Last, two fresh sockets carry
+//! data channels (SCTP over DTLS): a chat channel echoed by bob and a bulk transfer, then both
+//! channels close and the association shuts down. Media joins when its crates land.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -37,13 +38,16 @@ pub struct Options {
     /// The size of each DTLS message in bytes.
     #[arg(long, default_value_t = 1000)]
     pub message_size: usize,
+    /// MiB alice sends bob on the bulk data channel.
+    #[arg(long, default_value_t = 64)]
+    pub bulk_mib: u64,
 }
 
 /// Prints a timeline line, stamped with the time since the demo started.
-struct Timeline(Instant);
+pub(crate) struct Timeline(Instant);
 
 impl Timeline {
-    fn say(&self, what: impl std::fmt::Display) {
+    pub(crate) fn say(&self, what: impl std::fmt::Display) {
         println!("{:>9.3} ms  {what}", self.0.elapsed().as_secs_f64() * 1e3);
     }
 }
@@ -68,7 +72,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     }
     let tl = Timeline(Instant::now());
     println!(
-        "weft demo: STUN and DTLS over loopback UDP (data channels and media join as they land)"
+        "weft demo: STUN, DTLS and data channels over loopback UDP (media joins when it lands)"
     );
     let server = StunServer::udp(
         "127.0.0.1:0".parse()?,
@@ -145,6 +149,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     tl.say("both peers stopped their STUN machines");
 
     let dtls = dtls_phase(&tl, &opts, alice, bob).await?;
+    let dc = crate::demo_dc::run(&tl, &opts).await?;
 
     println!();
     println!("figures");
@@ -175,6 +180,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
         );
     }
     dtls.print();
+    dc.print();
     let failed =
         a_report.timed_out + b_report.timed_out + a_report.wrong_address + b_report.wrong_address;
     if failed > 0 {
@@ -191,7 +197,7 @@ pub async fn run(opts: Options) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 

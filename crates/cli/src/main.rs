@@ -13,6 +13,7 @@
 )]
 
 mod demo;
+mod demo_dc;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -458,6 +458,8 @@ impl Association {
         s.peer_rwnd = self.peer_rwnd;
         s.srtt = self.srtt;
         s.rto = self.rto;
+        s.zero_checksum = self.features.zero_checksum;
+        s.interleaving = self.features.i_data;
         if let Some(r) = &self.recv {
             s.dropped_chunks = r.dropped_chunks;
             s.duplicate_tsns = r.duplicate_tsns;

@@ -159,4 +159,8 @@ pub struct Stats {
     pub srtt: Option<Duration>,
     /// Retransmission timeout.
     pub rto: Duration,
+    /// Whether packets to the peer go without CRC32c (RFC 9653 negotiated).
+    pub zero_checksum: bool,
+    /// Whether I-DATA (RFC 8260) is in use.
+    pub interleaving: bool,
 }

@@ -24,6 +24,7 @@
 // crates).
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
+pub mod datachannel;
 pub mod dtls;
 pub mod stun;
 
@@ -52,6 +53,9 @@ pub enum Error {
     /// The DTLS layer refused a command.
     #[error("dtls")]
     Dtls(#[from] weft_dtls::Error),
+    /// The data channel layer refused a command.
+    #[error("data channel")]
+    DataChannel(#[from] weft_datachannel::Error),
     /// The connection's task has stopped.
     #[error("connection closed")]
     Closed,
