@@ -25,7 +25,7 @@ impl App {
         let ssrc = Ssrc(r.u32()?);
         let n = r.take(4)?;
         let name = [n[0], n[1], n[2], n[3]];
-        if r.remaining() % 4 != 0 {
+        if !r.remaining().is_multiple_of(4) {
             return Err(r.err(ParseErrorKind::BadLength));
         }
         Ok(App {
@@ -53,7 +53,7 @@ impl Body for App {
                 what: "APP subtype",
             });
         }
-        if self.data.len() % 4 != 0 {
+        if !self.data.len().is_multiple_of(4) {
             return Err(Error::BadFieldLength {
                 what: "APP data",
                 len: self.data.len(),

@@ -90,7 +90,7 @@ impl Nack {
 
     pub(crate) fn decode_body(mut r: Reader<'_>) -> Result<Self, ParseError> {
         let (sender_ssrc, media_ssrc) = decode_ssrcs(&mut r)?;
-        if r.remaining() % 4 != 0 {
+        if !r.remaining().is_multiple_of(4) {
             return Err(r.err(ParseErrorKind::BadLength));
         }
         let mut pairs = Vec::with_capacity(r.remaining() / 4);
@@ -200,7 +200,7 @@ impl Sli {
 
     pub(crate) fn decode_body(mut r: Reader<'_>) -> Result<Self, ParseError> {
         let (sender_ssrc, media_ssrc) = decode_ssrcs(&mut r)?;
-        if r.remaining() % 4 != 0 {
+        if !r.remaining().is_multiple_of(4) {
             return Err(r.err(ParseErrorKind::BadLength));
         }
         let mut entries = Vec::with_capacity(r.remaining() / 4);
@@ -275,7 +275,7 @@ impl Fir {
 
     pub(crate) fn decode_body(mut r: Reader<'_>) -> Result<Self, ParseError> {
         let (sender_ssrc, media_ssrc) = decode_ssrcs(&mut r)?;
-        if r.remaining() % 8 != 0 {
+        if !r.remaining().is_multiple_of(8) {
             return Err(r.err(ParseErrorKind::BadLength));
         }
         let mut entries = Vec::with_capacity(r.remaining() / 8);

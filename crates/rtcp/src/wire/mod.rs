@@ -276,7 +276,7 @@ impl Body for UnknownPacket {
         if self.count > 31 {
             return Err(Error::OutOfRange { what: "count" });
         }
-        if self.body.len() % 4 != 0 {
+        if !self.body.len().is_multiple_of(4) {
             return Err(Error::BadFieldLength {
                 what: "unknown packet body",
                 len: self.body.len(),

@@ -197,7 +197,7 @@ fn decode_blocks(count: u8, r: &mut Reader<'_>) -> Result<Vec<ReportBlock>, Pars
 
 fn decode_extension(r: &mut Reader<'_>) -> Result<Bytes, ParseError> {
     // RFC 3550 §6.4.1: a profile may append an extension; the length keeps it whole words.
-    if r.remaining() % 4 != 0 {
+    if !r.remaining().is_multiple_of(4) {
         return Err(r.err(ParseErrorKind::BadLength));
     }
     Ok(Bytes::copy_from_slice(r.rest()))
@@ -208,7 +208,7 @@ fn validate_blocks(reports: &[ReportBlock], extension: &[u8]) -> Result<(), Erro
     for b in reports {
         b.validate()?;
     }
-    if extension.len() % 4 != 0 {
+    if !extension.len().is_multiple_of(4) {
         return Err(Error::BadFieldLength {
             what: "report extension",
             len: extension.len(),
