@@ -83,6 +83,7 @@ pub use wire::{
     SenderReport, Sli, SliEntry, SourceDescription, TargetBitrateItem, TransportCc, UnknownPacket,
     XrBlock, packets, validate_compound,
 };
+pub use wire::{MAX_REPORT_BLOCKS, MAX_REPORTS_PER_STREAM};
 
 /// Packet type numbers (RFC 3550 §12.1, RFC 4585 §6.1, RFC 3611 §2) and XR block types.
 pub mod packet_type {

@@ -53,8 +53,8 @@ pub struct ReceiverStats {
     first_arrival: Option<Instant>,
     last_arrival: Option<Instant>,
     last_transit: Option<u32>,
-    /// The A.8 jitter estimate times 16.
-    jitter_q4: u32,
+    /// The A.8 jitter estimate times 16 (64 bits: a timestamp jump cannot overflow it).
+    jitter_q4: u64,
     last_sr: Option<(CompactNtp, Instant)>,
 }
 
@@ -113,11 +113,9 @@ impl ReceiverStats {
         let arrival_rtp = (elapsed.as_nanos() * u128::from(self.clock_rate) / 1_000_000_000) as u32;
         let transit = arrival_rtp.wrapping_sub(rtp_timestamp);
         if let Some(last) = self.last_transit {
-            let d = (transit.wrapping_sub(last) as i32).unsigned_abs();
-            self.jitter_q4 = self
-                .jitter_q4
-                .wrapping_add(d)
-                .wrapping_sub((self.jitter_q4 + 8) >> 4);
+            let d = u64::from((transit.wrapping_sub(last) as i32).unsigned_abs());
+            // J += |D| - J/16 in 1/16 units; J/16 <= J, so this never underflows.
+            self.jitter_q4 = self.jitter_q4 + d - ((self.jitter_q4 + 8) >> 4);
         }
         self.last_transit = Some(transit);
         true
@@ -152,7 +150,7 @@ impl ReceiverStats {
 
     /// The interarrival jitter in RTP timestamp units (RFC 3550 A.8).
     pub fn jitter(&self) -> u32 {
-        self.jitter_q4 >> 4
+        u32::try_from(self.jitter_q4 >> 4).unwrap_or(u32::MAX)
     }
 
     /// Whether the source has passed probation (RFC 3550 A.1).

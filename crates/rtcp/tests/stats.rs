@@ -199,3 +199,54 @@ fn arrivals_going_backwards_are_clamped() {
     // Transit dropped by 160 ticks once: J = 160/16 = 10.
     assert_eq!(s.jitter(), 10);
 }
+
+mod properties {
+    use super::*;
+    use proptest::collection::vec;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_input_never_panics(
+            clock in any::<u32>(),
+            input in vec((any::<u16>(), any::<u32>(), 0..10_000_000u64), 0..200),
+            sr in any::<u64>(),
+        ) {
+            let t0 = Instant::now();
+            let mut s = ReceiverStats::new(Ssrc(1), clock);
+            for (i, (seq, ts, at)) in input.into_iter().enumerate() {
+                s.handle_packet(seq, ts, t0 + Duration::from_micros(at));
+                if i % 17 == 0 {
+                    s.handle_sender_report(NtpTime(sr), t0 + Duration::from_micros(at));
+                }
+                if i % 13 == 0 && let Some(b) = s.report_block(t0 + Duration::from_micros(at)) {
+                    prop_assert!((-0x80_0000..=0x7F_FFFF).contains(&b.cumulative_lost));
+                }
+            }
+        }
+
+        #[test]
+        fn in_order_streams_count_their_gaps(
+            start in any::<u16>(),
+            gaps in vec(1..50u16, 1..500),
+        ) {
+            // Two packets in sequence pass probation, then packets follow with gaps.
+            let t0 = Instant::now();
+            let mut s = ReceiverStats::new(Ssrc(1), CLOCK);
+            s.handle_packet(start, 0, t0);
+            let mut seq = start.wrapping_add(1);
+            s.handle_packet(seq, 0, t0);
+            let mut lost = 0u64;
+            let mut highest = u64::from(seq);
+            for g in gaps {
+                seq = seq.wrapping_add(g);
+                highest += u64::from(g);
+                lost += u64::from(g - 1);
+                prop_assert!(s.handle_packet(seq, 0, t0));
+            }
+            let b = s.report_block(t0).unwrap();
+            prop_assert_eq!(i64::from(b.cumulative_lost), lost as i64);
+            prop_assert_eq!(u64::from(b.extended_highest_seq), highest);
+        }
+    }
+}

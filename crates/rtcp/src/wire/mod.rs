@@ -15,9 +15,9 @@ use bytes::{BufMut, Bytes};
 
 pub use app::App;
 pub use bye::Goodbye;
-pub use ccfb::{CcfbMetric, CcfbStream, CongestionControlFeedback, Ecn};
+pub use ccfb::{CcfbMetric, CcfbStream, CongestionControlFeedback, Ecn, MAX_REPORTS_PER_STREAM};
 pub use feedback::{Fir, FirEntry, Nack, NackPair, Pli, Remb, Sli, SliEntry};
-pub use report::{ReceiverReport, ReportBlock, SenderReport};
+pub use report::{MAX_REPORT_BLOCKS, ReceiverReport, ReportBlock, SenderReport};
 pub use sdes::{SdesChunk, SdesItem, SdesType, SourceDescription};
 pub use twcc::{ArrivalTime, PacketChunk, PacketStatus, TransportCc};
 pub use xr::{
