@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
                 let lost: BTreeSet<u16> = n.lost().map(|s| s.0).collect();
                 let rebuilt = Nack::from_lost(n.sender_ssrc, n.media_ssrc, n.lost());
                 assert_eq!(rebuilt.lost().map(|s| s.0).collect::<BTreeSet<_>>(), lost);
-                assert!(rebuilt.pairs.len() <= lost.len());
+                assert!(rebuilt.pairs.len() <= n.lost().count());
             }
             _ => {}
         }

@@ -421,5 +421,20 @@ fn values_that_do_not_fit_are_refused_before_writing() {
         ..Default::default()
     };
     assert!(big.encode(&mut out).is_err());
+    // A raw packet of a type the crate decodes would not come back raw.
+    let raw_rr = UnknownPacket {
+        packet_type: 201,
+        count: 0,
+        padding: false,
+        body: Bytes::from_static(&[0, 0, 0, 1]),
+    };
+    assert!(raw_rr.encode(&mut out).is_err());
+    let raw_remb = UnknownPacket {
+        packet_type: 206,
+        count: 15,
+        padding: false,
+        body: Bytes::from_static(b"\0\0\0\x01\0\0\0\0REMB\0\0\0\0"),
+    };
+    assert!(raw_remb.encode(&mut out).is_err());
     assert!(out.is_empty(), "nothing was written");
 }

@@ -282,6 +282,7 @@ impl Body for UnknownPacket {
                 len: self.body.len(),
             });
         }
+        let mut body: &[u8] = &self.body;
         if self.padding {
             let n = usize::from(self.body.last().copied().unwrap_or(0));
             if n == 0 || n > self.body.len() {
@@ -289,6 +290,20 @@ impl Body for UnknownPacket {
                     what: "padding count",
                 });
             }
+            body = &body[..body.len() - n];
+        }
+        // A raw packet of a type this crate decodes would come back typed (or not at all).
+        let typed = match (self.packet_type, self.count) {
+            (PT_SR..=PT_APP | PT_XR, _) => true,
+            (PT_RTPFB, Nack::FMT | CongestionControlFeedback::FMT | TransportCc::FMT) => true,
+            (PT_PSFB, Pli::FMT | Sli::FMT | Fir::FMT) => true,
+            (PT_PSFB, Remb::FMT) => Remb::is_remb(body),
+            _ => false,
+        };
+        if typed {
+            return Err(Error::OutOfRange {
+                what: "raw packet of a decoded type",
+            });
         }
         Ok(())
     }
