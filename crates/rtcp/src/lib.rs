@@ -51,7 +51,7 @@
 //! | draft-holmer-rmcat-transport-wide-cc-extensions-01 §3.1 | transport-wide CC feedback: run-length, 1-bit and 2-bit vector chunks, small and large deltas; [`TransportCc::build`] and [`TransportCc::packet_results`] |
 //! | RFC 8888 §3.1 | congestion control feedback (per-stream R/ECN/ATO metrics, report timestamp) |
 //! | RFC 3611 §4.4, §4.5 | XR with RRTR and DLRR ([`rtt_from_dlrr`]); libwebrtc's target bitrate block (type 42); other block types kept raw |
-//! | RFC 8852 §3, RFC 9143 §15.3 | SDES item numbers for RtpStreamId, RepairedRtpStreamId, MID |
+//! | RFC 8852 §3, RFC 8843 (RFC 9143) | SDES item numbers for RtpStreamId, RepairedRtpStreamId, MID |
 //!
 //! Not implemented: RTCP transmission interval and bandwidth rules (RFC 3550 §6.2–§6.3,
 //! RFC 4585 §3.5; they belong to the media session), SR generation for senders (a sender

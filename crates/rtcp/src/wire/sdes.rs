@@ -32,7 +32,7 @@ impl SdesType {
     pub const RTP_STREAM_ID: SdesType = SdesType(12);
     /// RepairedRtpStreamId (RFC 8852 §3.2).
     pub const REPAIRED_RTP_STREAM_ID: SdesType = SdesType(13);
-    /// MID (RFC 9143 §15.3).
+    /// MID (RFC 8843, kept by RFC 9143).
     pub const MID: SdesType = SdesType(15);
 }
 
