@@ -323,6 +323,7 @@ fn bench(rest: &[&str]) -> Result<()> {
             "weft-srtp".into(),
             "weft-sdp".into(),
             "weft-sctp".into(),
+            "weft-rtcp".into(),
         ]
     } else {
         rest.iter().map(|s| s.to_string()).collect()
