@@ -56,10 +56,19 @@ fn demo_exchanges_over_loopback_and_reports_figures() {
     );
     assert!(text.contains("bob closed after echoing 400"), "{text}");
     assert!(text.contains("dtls: 400 messages echoed"), "{text}");
-    assert!(text.contains("data channels: SCTP association established"), "{text}");
-    assert!(text.contains("data channels: bob echoed 400 chat messages"), "{text}");
+    assert!(
+        text.contains("data channels: SCTP association established"),
+        "{text}"
+    );
+    assert!(
+        text.contains("data channels: bob echoed 400 chat messages"),
+        "{text}"
+    );
     assert!(text.contains("data channels: bob received 8 MiB"), "{text}");
-    assert!(text.contains("both channels closed by stream reset on both sides"), "{text}");
+    assert!(
+        text.contains("both channels closed by stream reset on both sides"),
+        "{text}"
+    );
     assert!(text.contains("bob got 8388608 bulk bytes"), "{text}");
     assert!(text.contains("(zero checksum true)"), "{text}");
     assert!(text.trim_end().ends_with("demo ok"), "{text}");
