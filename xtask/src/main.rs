@@ -40,9 +40,10 @@ fn main() -> Result<()> {
         ["no-tokio"] => no_tokio(),
         ["fuzz", rest @ ..] => fuzz(rest),
         ["bench", rest @ ..] => bench(rest),
+        ["interop", rest @ ..] => interop(rest).map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask ci [--no-fuzz] | no-tokio | fuzz (TARGET|--all|--build) [--seconds N] | bench [CRATE...]"
+                "usage: cargo xtask ci [--no-fuzz] [--no-interop] | no-tokio | fuzz (TARGET|--all|--build) [--seconds N] | bench [CRATE...] | interop [chromium] [firefox]"
             );
             bail!("unknown task {args:?}")
         }
@@ -132,14 +133,85 @@ fn ci(rest: &[&str]) -> Result<()> {
             println!("\n(skipped fuzz smoke: `cargo install cargo-fuzz --locked` to run it)");
         }
     }
+    let interop_summary = if rest.contains(&"--no-interop") {
+        "skipped (--no-interop)".to_string()
+    } else {
+        interop(&[])?
+    };
     // Tests last, so that their summary closes the log.
     let (passed, failed, ignored) = test_workspace()?;
     println!(
         "\nxtask ci: every check passed in {:.0} s",
         t.elapsed().as_secs_f64()
     );
+    println!("interop: {interop_summary}");
     println!("tests: {passed} passed, {failed} failed, {ignored} skipped");
     Ok(())
+}
+
+/// `cargo xtask interop [chromium] [firefox]`: each browser against the native weft peer, in a
+/// private network namespace (`shared/interop/RECIPES.md`). Under CI a missing browser or a
+/// missing namespace fails the run; elsewhere it is skipped with a note.
+fn interop(rest: &[&str]) -> Result<String> {
+    let browsers: Vec<&str> = if rest.is_empty() {
+        vec!["chromium", "firefox"]
+    } else {
+        rest.to_vec()
+    };
+    let ci = std::env::var_os("CI").is_some();
+    run(
+        "cargo",
+        &["build", "--locked", "-p", "weft-interop-tests"],
+        &[],
+    )?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let bin = target.join("debug/weft-interop");
+    let mut results = Vec::new();
+    for b in browsers {
+        let exe = match b {
+            "chromium" => "/usr/bin/chromium",
+            "firefox" => "/usr/bin/firefox-esr",
+            other => bail!("unknown browser {other}"),
+        };
+        if !Path::new(exe).exists() {
+            if ci {
+                bail!("{exe} is missing under CI: .ci/run must install it");
+            }
+            println!("\n(skipped interop with {b}: {exe} not installed)");
+            results.push(format!("{b} skipped (not installed)"));
+            continue;
+        }
+        let probe = Command::new("unshare").args(["--net", "true"]).status();
+        if !probe.is_ok_and(|s| s.success()) {
+            if ci {
+                bail!("cannot create a network namespace under CI (root needed)");
+            }
+            println!("\n(skipped interop with {b}: `unshare --net` needs root)");
+            results.push(format!("{b} skipped (no network namespace)"));
+            continue;
+        }
+        let bin_s = bin.to_string_lossy().into_owned();
+        run(
+            "unshare",
+            &[
+                "--net",
+                "--",
+                "sh",
+                "-c",
+                "ip link set lo up && exec \"$@\"",
+                "run",
+                &bin_s,
+                "--browser",
+                b,
+            ],
+            &[],
+        )
+        .with_context(|| format!("interop with {b}"))?;
+        results.push(format!("{b} ok"));
+    }
+    Ok(results.join(", "))
 }
 
 /// `cargo test --workspace`, echoed line by line, with the `test result:` lines added up.
