@@ -14,6 +14,7 @@
 
 mod demo;
 mod demo_dc;
+mod turn_server;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -46,6 +47,8 @@ enum Command {
         #[arg(long, default_value = concat!("weft ", env!("CARGO_PKG_VERSION")))]
         software: String,
     },
+    /// Runs a TURN server (RFC 8656) on UDP with UDP relays until interrupted.
+    TurnServer(turn_server::Options),
     /// Asks a STUN server for the mapped (server-reflexive) address and prints it.
     StunClient {
         /// The server, as a STUN URI: `stun:HOST[:PORT]`.
@@ -73,6 +76,7 @@ fn main() -> anyhow::Result<()> {
     rt.block_on(async move {
         match cli.command {
             Command::Demo(opts) => demo::run(opts).await,
+            Command::TurnServer(opts) => turn_server::run(opts).await,
             Command::StunServer {
                 listen,
                 no_tcp,

@@ -1,4 +1,5 @@
-//! TURN for weft (RFC 8656): a sans-IO client for one allocation, and the ChannelData codec.
+//! TURN for weft (RFC 8656): a sans-IO client for one allocation, a sans-IO server core
+//! ([`Server`]), and the ChannelData codec.
 //!
 //! # Contract
 //!
@@ -13,10 +14,17 @@
 //! | RFC 8656 | §7 allocate and refresh, §9 permissions, §10 Send/Data indications, §11-§12 channels and ChannelData, §18 attributes | UDP relaying |
 //! | RFC 8489 | §9.2 long-term credentials | through `weft-stun` |
 //!
-//! Not yet: the TURN server, TCP and TLS sockets to the server (the framing helpers are
-//! here: [`ChannelData::frame_len`]; the sockets belong to the umbrella crate), dual-stack
-//! allocations (ADDITIONAL-ADDRESS-FAMILY is parsed, not requested), ALTERNATE-SERVER, and
-//! EVEN-PORT reservations.
+//! [`Server`] is the sans-IO core of a TURN server (the umbrella's `weft::turn::TurnServer`
+//! and `weft turn-server` drive it on UDP): long-term and TURN REST credentials, allocations
+//! with quotas and lifetimes, permissions and channels with their timers, Send/Data
+//! indications and ChannelData, a bandwidth cap, and peer address policies that deny
+//! loopback, private, link-local, multicast and unspecified peers unless allowed (§21).
+//!
+//! Not yet: TCP and TLS between client and server (the framing helpers are here:
+//! [`ChannelData::frame_len`]; the sockets belong to the umbrella crate), dual-stack
+//! allocations (ADDITIONAL-ADDRESS-FAMILY is parsed, not acted on), ALTERNATE-SERVER,
+//! EVEN-PORT reservations (answered 508), DONT-FRAGMENT on the server (answered 420, as §7.2
+//! asks of a server that cannot set DF), and RFC 6062 TCP relaying.
 //!
 //! # Invariants
 //! - Only datagrams from the configured server are processed; others are dropped and counted.
@@ -28,7 +36,9 @@
 mod channel_data;
 mod client;
 mod error;
+pub mod server;
 
 pub use channel_data::{ChannelData, ChannelDataError, MAX_CHANNEL, MIN_CHANNEL, is_channel_data};
 pub use client::{Client, Config, Event, Stats};
 pub use error::Error;
+pub use server::{Cidr, Server, ServerConfig, ServerStats};

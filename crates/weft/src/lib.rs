@@ -27,6 +27,7 @@
 pub mod datachannel;
 pub mod dtls;
 pub mod stun;
+pub mod turn;
 
 pub use weft_proto as proto;
 
