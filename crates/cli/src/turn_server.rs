@@ -5,7 +5,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use weft::turn::{Cidr, ServerConfig, TurnServer};
+use weft::turn::{Cidr, Listeners, ServerConfig, TurnServer};
 
 /// Options of `weft turn-server`.
 #[derive(clap::Args, Debug, Clone)]
@@ -13,6 +13,18 @@ pub struct Options {
     /// UDP address to listen on.
     #[arg(long, default_value = "0.0.0.0:3478")]
     pub listen: SocketAddr,
+    /// Also listen on TCP at the same address (a free port when the UDP port is 0).
+    #[arg(long)]
+    pub tcp: bool,
+    /// Listen on TLS at this address (needs --cert and --key).
+    #[arg(long)]
+    pub tls_listen: Option<SocketAddr>,
+    /// Certificate chain (PEM) for TLS.
+    #[arg(long)]
+    pub cert: Option<std::path::PathBuf>,
+    /// Private key (PEM) for TLS.
+    #[arg(long)]
+    pub key: Option<std::path::PathBuf>,
     /// The address relayed ports are bound on (default: the listening address, or 127.0.0.1
     /// when that is unspecified).
     #[arg(long)]
@@ -111,13 +123,35 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
     } else {
         o.listen.ip()
     });
-    let server = TurnServer::udp(o.listen, relay_ip, (o.min_port, o.max_port), config).await?;
+    let tls = match (o.tls_listen, &o.cert, &o.key) {
+        (Some(addr), Some(c), Some(k)) => Some((
+            addr,
+            std::fs::read(c).with_context(|| format!("reading {}", c.display()))?,
+            std::fs::read(k).with_context(|| format!("reading {}", k.display()))?,
+        )),
+        (Some(_), _, _) => bail!("--tls-listen needs --cert and --key"),
+        _ => None,
+    };
+    let listeners = Listeners {
+        udp: o.listen,
+        tcp: o.tcp.then_some(o.listen),
+        tls,
+    };
+    let server = TurnServer::start(listeners, relay_ip, (o.min_port, o.max_port), config).await?;
     println!(
         "weft turn-server listening on udp {}, relaying from {relay_ip} ports {}-{}",
         server.local_addr(),
         o.min_port,
         o.max_port
     );
+    for (addr, t) in server.stream_addrs() {
+        let kind = if *t == weft::proto::Transport::Tls {
+            "tls"
+        } else {
+            "tcp"
+        };
+        println!("weft turn-server listening on {kind} {addr}");
+    }
     let mut ticker = tokio::time::interval(Duration::from_secs(o.stats_interval.max(1)));
     ticker.tick().await;
     loop {

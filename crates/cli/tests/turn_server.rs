@@ -18,8 +18,9 @@ use weft_testkit::process::{ChildGuard, have_binary};
 
 const WEFT: &str = env!("CARGO_BIN_EXE_weft");
 
-/// Starts the server on a free port with relay ports `ports`; returns it and its address.
-fn server(extra: &[&str], ports: (u16, u16)) -> (ChildGuard, SocketAddr) {
+/// Starts the server on a free port with relay ports `ports`; returns it, its UDP address and
+/// its TCP/TLS addresses (in that order, as configured).
+fn server(extra: &[&str], ports: (u16, u16)) -> (ChildGuard, SocketAddr, Vec<SocketAddr>) {
     let (lo, hi) = (ports.0.to_string(), ports.1.to_string());
     let mut args = vec![
         "turn-server",
@@ -46,7 +47,17 @@ fn server(extra: &[&str], ports: (u16, u16)) -> (ChildGuard, SocketAddr) {
         .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
         .parse()
         .unwrap();
-    (ChildGuard(child), addr)
+    let streams = extra
+        .iter()
+        .filter(|a| **a == "--tcp" || **a == "--tls-listen")
+        .count();
+    let mut more = Vec::new();
+    for _ in 0..streams {
+        let mut l = String::new();
+        out.read_line(&mut l).unwrap();
+        more.push(l.trim().rsplit(' ').next().unwrap().parse().unwrap());
+    }
+    (ChildGuard(child), addr, more)
 }
 
 /// Runs turnutils_uclient in client-to-client mode and returns (sent, received, its output).
@@ -82,7 +93,7 @@ fn uclient_relays_through_weft_with_channels_and_indications() {
     if !have_binary("turnutils_uclient") {
         return;
     }
-    let (_s, addr) = server(
+    let (_s, addr, _) = server(
         &["--user", "alice:alicepw", "--allow-peer", "127.0.0.0/8"],
         (49650, 49699),
     );
@@ -101,15 +112,76 @@ fn uclient_with_rest_credentials_relays_and_loopback_is_refused_by_default() {
     if !have_binary("turnutils_uclient") {
         return;
     }
-    let (_s, addr) = server(
+    let (_s, addr, _) = server(
         &["--auth-secret", "north", "--allow-peer", "127.0.0.0/8"],
         (49700, 49749),
     );
     let (sent, got, text) = uclient(addr, &["-u", "alice", "-W", "north"]);
     assert_eq!((sent, got), (400, 400), "{text}");
     // Without --allow-peer the relays (on 127.0.0.1) are peers a TURN server must not reach.
-    let (_s2, addr2) = server(&["--user", "alice:alicepw"], (49750, 49799));
+    let (_s2, addr2, _) = server(&["--user", "alice:alicepw"], (49750, 49799));
     let (_, got, text) = uclient(addr2, &["-u", "alice", "-w", "alicepw"]);
     assert_eq!(got, 0, "{text}");
     assert!(text.contains("403"), "{text}");
+}
+
+#[test]
+fn uclient_relays_through_weft_over_tcp_and_tls() {
+    if !have_binary("turnutils_uclient") || !have_binary("openssl") {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("weft-turn-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let (cs, ks) = (
+        cert.to_string_lossy().into_owned(),
+        key.to_string_lossy().into_owned(),
+    );
+    let (_s, _, streams) = server(
+        &[
+            "--user",
+            "alice:alicepw",
+            "--allow-peer",
+            "127.0.0.0/8",
+            "--tcp",
+            "--tls-listen",
+            "127.0.0.1:0",
+            "--cert",
+            &cs,
+            "--key",
+            &ks,
+        ],
+        (49800, 49849),
+    );
+    assert_eq!(streams.len(), 2);
+    for (addr, flags) in [(streams[0], &["-t"][..]), (streams[1], &["-t", "-S"][..])] {
+        let mut args = vec!["-u", "alice", "-w", "alicepw"];
+        args.extend_from_slice(flags);
+        let (sent, got, text) = uclient(addr, &args);
+        assert_eq!((sent, got), (400, 400), "{flags:?}: {text}");
+        assert!(text.contains("Total lost packets 0 (0.000000%)"), "{text}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

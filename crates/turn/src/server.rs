@@ -423,6 +423,14 @@ impl Server {
         self.relays.keys().copied()
     }
 
+    /// A TCP or TLS connection from `client` to `local` closed: its allocation ends with it
+    /// (RFC 8656 §3.1).
+    pub fn connection_closed(&mut self, client: SocketAddr, local: SocketAddr) {
+        for t in [Transport::Tcp, Transport::Tls] {
+            self.remove((client, local, t), "connection closed");
+        }
+    }
+
     /// Ends every allocation (graceful shutdown): the driver gets `RelayClosed` for each.
     pub fn shutdown(&mut self) {
         let keys: Vec<_> = self.allocations.keys().copied().collect();

@@ -20,7 +20,8 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use log::{debug, info, warn};
-use tokio::net::UdpSocket;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot, watch};
 use weft_proto::{Received, Transport};
 pub use weft_turn::server::{Event as ServerEvent, denied_by_default};
@@ -32,9 +33,21 @@ use crate::now;
 #[derive(Debug)]
 pub struct TurnServer {
     local: SocketAddr,
+    stream_locals: Vec<(SocketAddr, Transport)>,
     stats: watch::Receiver<ServerStats>,
     stop: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<io::Result<()>>,
+}
+
+/// Where a [`TurnServer`] listens.
+#[derive(Debug, Clone)]
+pub struct Listeners {
+    /// UDP address.
+    pub udp: SocketAddr,
+    /// TCP address (RFC 8656 §3.1: STUN and ChannelData framed on the stream), if any.
+    pub tcp: Option<SocketAddr>,
+    /// TLS address with the certificate chain and private key (PEM), if any.
+    pub tls: Option<(SocketAddr, Vec<u8>, Vec<u8>)>,
 }
 
 impl TurnServer {
@@ -46,22 +59,72 @@ impl TurnServer {
         ports: (u16, u16),
         config: ServerConfig,
     ) -> Result<Self, crate::Error> {
-        let socket = UdpSocket::bind(listen).await?;
+        Self::start(
+            Listeners {
+                udp: listen,
+                tcp: None,
+                tls: None,
+            },
+            relay_ip,
+            ports,
+            config,
+        )
+        .await
+    }
+
+    /// Listens on UDP and, when configured, TCP and TLS; relays are UDP sockets on `relay_ip`.
+    pub async fn start(
+        listeners: Listeners,
+        relay_ip: IpAddr,
+        ports: (u16, u16),
+        config: ServerConfig,
+    ) -> Result<Self, crate::Error> {
+        let socket = UdpSocket::bind(listeners.udp).await?;
         let local = socket.local_addr()?;
         let (stats_tx, stats) = watch::channel(ServerStats::default());
         let (stop, stopped) = oneshot::channel();
+        let (stream_tx, stream_rx) = mpsc::channel::<StreamMsg>(1024);
+        let mut stream_locals = Vec::new();
+        if let Some(addr) = listeners.tcp {
+            let l = TcpListener::bind(addr).await?;
+            let a = l.local_addr()?;
+            info!("turn server listening on tcp {a}");
+            stream_locals.push((a, Transport::Tcp));
+            tokio::spawn(accept_loop(l, None, Transport::Tcp, stream_tx.clone()));
+        }
+        if let Some((addr, cert, key)) = listeners.tls {
+            let acceptor = tls_acceptor(&cert, &key)?;
+            let l = TcpListener::bind(addr).await?;
+            let a = l.local_addr()?;
+            info!("turn server listening on tls {a}");
+            stream_locals.push((a, Transport::Tls));
+            tokio::spawn(accept_loop(
+                l,
+                Some(acceptor),
+                Transport::Tls,
+                stream_tx.clone(),
+            ));
+        }
         info!(
             "turn server listening on udp {local}, relaying from {relay_ip} ports {}-{}",
             ports.0, ports.1
         );
         let server = Server::new(config, now(), SystemTime::now());
-        let task = tokio::spawn(serve(socket, server, relay_ip, ports, stats_tx, stopped));
+        let task = tokio::spawn(serve(
+            socket, server, relay_ip, ports, stats_tx, stopped, stream_rx,
+        ));
         Ok(TurnServer {
             local,
+            stream_locals,
             stats,
             stop: Some(stop),
             task,
         })
+    }
+
+    /// The TCP and TLS listening addresses.
+    pub fn stream_addrs(&self) -> &[(SocketAddr, Transport)] {
+        &self.stream_locals
     }
 
     /// The listening address.
@@ -107,8 +170,11 @@ async fn serve(
     ports: (u16, u16),
     stats: watch::Sender<ServerStats>,
     mut stopped: oneshot::Receiver<()>,
+    mut streams: mpsc::Receiver<StreamMsg>,
 ) -> io::Result<()> {
     let local = socket.local_addr()?;
+    // Stream connections by client address: where to write what the core sends them.
+    let mut conns: HashMap<(SocketAddr, SocketAddr), mpsc::Sender<Bytes>> = HashMap::new();
     let mut relays: HashMap<SocketAddr, Relay> = HashMap::new();
     let (peer_tx, mut peer_rx) = mpsc::channel::<(SocketAddr, SocketAddr, Bytes)>(1024);
     let mut buf = vec![0u8; 65_536];
@@ -182,6 +248,17 @@ async fn serve(
             }
         }
         while let Some(t) = server.poll_transmit() {
+            if t.transport != Transport::Udp {
+                if let Some(w) = conns.get(&(t.destination, t.source))
+                    && w.try_send(t.payload).is_err()
+                {
+                    debug!(
+                        "turn server: stream to {} is full or gone; dropped",
+                        t.destination
+                    );
+                }
+                continue;
+            }
             let r = if t.source == local {
                 socket.send_to(&t.payload, t.destination).await
             } else if let Some(relay) = relays.get(&t.source) {
@@ -220,6 +297,20 @@ async fn serve(
                 transport: Transport::Udp,
                 payload: data,
             }),
+            Some(m) = streams.recv() => match m {
+                StreamMsg::Open { client, local, writer } => { conns.insert((client, local), writer); }
+                StreamMsg::Data { client, local, transport, data } => server.handle_input(now(), Received {
+                    source: client,
+                    destination: local,
+                    transport,
+                    payload: data,
+                }),
+                StreamMsg::Closed { client, local } => {
+                    conns.remove(&(client, local));
+                    // RFC 8656 §7: an allocation over a stream ends with its connection.
+                    server.connection_closed(client, local);
+                }
+            },
             _ = &mut sleep, if timer.is_some() => server.handle_timeout(now()),
             _ = &mut stopped, if !stopping => {
                 info!("turn server: shutting down");
@@ -250,4 +341,150 @@ async fn read_relay(
             Err(e) => debug!("turn server: relay {addr} receive failed: {e}"),
         }
     }
+}
+
+/// What connection tasks tell the server task.
+enum StreamMsg {
+    Open {
+        client: SocketAddr,
+        local: SocketAddr,
+        writer: mpsc::Sender<Bytes>,
+    },
+    Data {
+        client: SocketAddr,
+        local: SocketAddr,
+        transport: Transport,
+        data: Bytes,
+    },
+    Closed {
+        client: SocketAddr,
+        local: SocketAddr,
+    },
+}
+
+fn tls_acceptor(cert: &[u8], key: &[u8]) -> Result<openssl::ssl::SslAcceptor, crate::Error> {
+    use openssl::ssl::{SslAcceptor, SslMethod};
+    let other = |e: openssl::error::ErrorStack| crate::Error::Io(io::Error::other(e));
+    let mut b = SslAcceptor::mozilla_intermediate_v5(SslMethod::tls()).map_err(other)?;
+    let mut chain = openssl::x509::X509::stack_from_pem(cert)
+        .map_err(other)?
+        .into_iter();
+    let leaf = chain
+        .next()
+        .ok_or_else(|| crate::Error::Io(io::Error::other("no certificate in the PEM")))?;
+    b.set_certificate(&leaf).map_err(other)?;
+    for c in chain {
+        b.add_extra_chain_cert(c).map_err(other)?;
+    }
+    let pkey = openssl::pkey::PKey::private_key_from_pem(key).map_err(other)?;
+    b.set_private_key(&pkey).map_err(other)?;
+    b.check_private_key().map_err(other)?;
+    Ok(b.build())
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<openssl::ssl::SslAcceptor>,
+    transport: Transport,
+    tx: mpsc::Sender<StreamMsg>,
+) {
+    loop {
+        let Ok((tcp, client)) = listener.accept().await else {
+            continue;
+        };
+        let Ok(local) = tcp.local_addr() else {
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let tx = tx.clone();
+        match &tls {
+            None => {
+                tokio::spawn(connection(tcp, client, local, transport, tx));
+            }
+            Some(acceptor) => {
+                let Ok(ssl) = openssl::ssl::Ssl::new(acceptor.context()) else {
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let Ok(mut s) = tokio_openssl::SslStream::new(ssl, tcp) else {
+                        return;
+                    };
+                    if std::pin::Pin::new(&mut s).accept().await.is_err() {
+                        debug!("turn server: TLS handshake with {client} failed");
+                        return;
+                    }
+                    connection(s, client, local, transport, tx).await;
+                });
+            }
+        }
+    }
+}
+
+/// One client connection: frames STUN messages and ChannelData off the stream (RFC 8656
+/// §3.1), writes what the server sends back.
+async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
+    stream: S,
+    client: SocketAddr,
+    local: SocketAddr,
+    transport: Transport,
+    tx: mpsc::Sender<StreamMsg>,
+) {
+    let (mut rd, mut wr) = tokio::io::split(stream);
+    let (wtx, mut wrx) = mpsc::channel::<Bytes>(256);
+    if tx
+        .send(StreamMsg::Open {
+            client,
+            local,
+            writer: wtx,
+        })
+        .await
+        .is_err()
+    {
+        return;
+    }
+    let writer = tokio::spawn(async move {
+        while let Some(b) = wrx.recv().await {
+            if wr.write_all(&b).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut buf: Vec<u8> = Vec::with_capacity(8192);
+    let mut chunk = vec![0u8; 16384];
+    'read: loop {
+        match rd.read(&mut chunk).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+        loop {
+            let need = match buf.first() {
+                None => break,
+                Some(0..=0x3F) => weft_stun::frame_len(&buf),
+                Some(0x40..=0x7F) => ChannelData::frame_len(&buf),
+                Some(_) => break 'read, // not TURN: drop the connection
+            };
+            let Some(need) = need else { break };
+            if need > 65_536 + 4 {
+                break 'read;
+            }
+            if buf.len() < need {
+                break;
+            }
+            let frame: Vec<u8> = buf.drain(..need).collect();
+            if tx
+                .send(StreamMsg::Data {
+                    client,
+                    local,
+                    transport,
+                    data: Bytes::from(frame),
+                })
+                .await
+                .is_err()
+            {
+                break 'read;
+            }
+        }
+    }
+    writer.abort();
+    let _ = tx.send(StreamMsg::Closed { client, local }).await;
 }
