@@ -449,39 +449,36 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
             }
         }
     });
-    let mut buf: Vec<u8> = Vec::with_capacity(8192);
+    let mut framer = StreamFramer::new();
     let mut chunk = vec![0u8; 16384];
     'read: loop {
         match rd.read(&mut chunk).await {
             Ok(0) | Err(_) => break,
-            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Ok(n) => {
+                if framer.push(&chunk[..n]).is_err() {
+                    break;
+                }
+            }
         }
         loop {
-            let need = match buf.first() {
-                None => break,
-                Some(0..=0x3F) => weft_stun::frame_len(&buf),
-                Some(0x40..=0x7F) => ChannelData::frame_len(&buf),
-                Some(_) => break 'read, // not TURN: drop the connection
-            };
-            let Some(need) = need else { break };
-            if need > 65_536 + 4 {
-                break 'read;
-            }
-            if buf.len() < need {
-                break;
-            }
-            let frame: Vec<u8> = buf.drain(..need).collect();
-            if tx
-                .send(StreamMsg::Data {
-                    client,
-                    local,
-                    transport,
-                    data: Bytes::from(frame),
-                })
-                .await
-                .is_err()
-            {
-                break 'read;
+            match framer.next_frame() {
+                Ok(Some(data)) => {
+                    if tx
+                        .send(StreamMsg::Data {
+                            client,
+                            local,
+                            transport,
+                            data,
+                        })
+                        .await
+                        .is_err()
+                    {
+                        break 'read;
+                    }
+                }
+                Ok(None) => break,
+                // Not TURN: drop the connection.
+                Err(_) => break 'read,
             }
         }
     }
