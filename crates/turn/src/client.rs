@@ -8,7 +8,8 @@ use bytes::Bytes;
 use log::{debug, info};
 use weft_proto::{Received, Redacted, Transmit, Transport};
 use weft_stun::{
-    Attribute, Class, ClientConfig, ClientEvent, LongTermClient, Message, Method, TransactionId,
+    AddressFamily, Attribute, Class, ClientConfig, ClientEvent, LongTermClient, Message, Method,
+    TransactionId,
 };
 
 use crate::channel_data::{ChannelData, MAX_CHANNEL, MIN_CHANNEL, is_channel_data};
@@ -32,6 +33,20 @@ pub struct Config {
     pub lifetime: Duration,
     /// STUN transaction settings (retransmission, transaction-id seed).
     pub stun: ClientConfig,
+    /// The family of the relayed address (REQUESTED-ADDRESS-FAMILY, RFC 8656 §7.1); IPv4
+    /// unless set.
+    pub address_family: AddressFamily,
+    /// Ask for an IPv6 relayed address next to the IPv4 one (ADDITIONAL-ADDRESS-FAMILY,
+    /// dual allocation); ignored when `address_family` is IPv6.
+    pub dual_stack: bool,
+    /// Ask the server to set DF on relayed datagrams (DONT-FRAGMENT).
+    pub dont_fragment: bool,
+    /// Ask for an even relay port, reserving the next one when `Some(true)` (EVEN-PORT).
+    pub even_port: Option<bool>,
+    /// Use a port the server reserved earlier (RESERVATION-TOKEN).
+    pub reservation_token: Option<[u8; 8]>,
+    /// How many 300 Try Alternate redirects to follow.
+    pub max_redirects: u8,
 }
 
 impl Config {
@@ -45,6 +60,12 @@ impl Config {
             password: password.to_string(),
             lifetime: Duration::from_secs(600),
             stun: ClientConfig::default(),
+            address_family: AddressFamily::V4,
+            dual_stack: false,
+            dont_fragment: false,
+            even_port: None,
+            reservation_token: None,
+            max_redirects: 2,
         }
     }
 }
@@ -57,6 +78,10 @@ pub enum Event {
     Allocated {
         /// The relayed transport address peers send to.
         relayed: SocketAddr,
+        /// The second relayed address of a dual allocation, when the server granted one.
+        also_relayed: Option<SocketAddr>,
+        /// The token of the port the server reserved (EVEN-PORT with R set).
+        reservation_token: Option<[u8; 8]>,
         /// This client's address as the server sees it.
         mapped: Option<SocketAddr>,
         /// How long the server keeps it without a refresh.
@@ -101,6 +126,12 @@ pub enum Event {
     },
     /// The allocation was released with [`Client::close`].
     Closed,
+    /// The server answered 300 Try Alternate: the client now talks to `server` (the driver
+    /// must send there, and over a new connection on TCP/TLS).
+    Redirected {
+        /// The alternate server.
+        server: SocketAddr,
+    },
 }
 
 /// Counters of a [`Client`].
@@ -177,6 +208,7 @@ pub struct Client {
     events: VecDeque<Event>,
     now: Instant,
     stats: Stats,
+    redirects: u8,
 }
 
 impl Client {
@@ -196,6 +228,7 @@ impl Client {
             events: VecDeque::new(),
             now,
             stats: Stats::default(),
+            redirects: 0,
         };
         c.request(Purpose::Allocate, 0)?;
         Ok(c)
@@ -450,14 +483,27 @@ impl Client {
     fn request(&mut self, purpose: Purpose, retries: u8) -> Result<(), Error> {
         let id = self.stun.new_transaction_id();
         let (method, attrs): (Method, Vec<Attribute<'_>>) = match purpose {
-            Purpose::Allocate => (
-                Method::ALLOCATE,
-                vec![
-                    // UDP relaying (IP protocol 17), RFC 8656 §7.1.
+            Purpose::Allocate => {
+                // UDP relaying (IP protocol 17), RFC 8656 §7.1.
+                let mut v = vec![
                     Attribute::RequestedTransport(17),
                     Attribute::Lifetime(self.lifetime_secs()),
-                ],
-            ),
+                ];
+                if self.config.address_family == AddressFamily::V6 {
+                    v.push(Attribute::RequestedAddressFamily(AddressFamily::V6));
+                } else if self.config.dual_stack {
+                    v.push(Attribute::AdditionalAddressFamily(AddressFamily::V6));
+                }
+                if self.config.dont_fragment {
+                    v.push(Attribute::DontFragment);
+                }
+                if let Some(token) = self.config.reservation_token {
+                    v.push(Attribute::ReservationToken(token));
+                } else if let Some(reserve) = self.config.even_port {
+                    v.push(Attribute::EvenPort(reserve));
+                }
+                (Method::ALLOCATE, v)
+            }
             Purpose::Refresh(secs) => (Method::REFRESH, vec![Attribute::Lifetime(secs)]),
             Purpose::Permission(ip) => (
                 Method::CREATE_PERMISSION,
@@ -523,6 +569,29 @@ impl Client {
             let (code, reason) = msg.error_code().map_or((0, String::new()), |e| {
                 (e.code, e.reason.trim_end_matches('\0').to_string())
             });
+            // RFC 8489 §10: 300 Try Alternate moves the allocation to another server.
+            if code == 300
+                && matches!(purpose, Purpose::Allocate)
+                && self.redirects < self.config.max_redirects
+            {
+                let alternate = msg.attributes.iter().find_map(|a| match a {
+                    Attribute::AlternateServer(s) => Some(*s),
+                    _ => None,
+                });
+                if let Some(server) = alternate
+                    && let Ok(auth) =
+                        LongTermClient::new(&self.config.username, &self.config.password)
+                {
+                    self.redirects += 1;
+                    self.config.server = server;
+                    self.auth = auth;
+                    info!("turn: redirected to {}", Redacted(server));
+                    self.events.push_back(Event::Redirected { server });
+                    if self.request(purpose, 0).is_ok() {
+                        return;
+                    }
+                }
+            }
             // RFC 8656 §7.3 / RFC 8489 §9.2.5: answer the challenge and try again.
             if matches!(code, 401 | 438)
                 && retries < MAX_AUTH_RETRIES
@@ -542,11 +611,15 @@ impl Client {
         match purpose {
             Purpose::Allocate => {
                 let mut relayed = None;
+                let mut also_relayed = None;
+                let mut reservation_token = None;
                 let mut mapped = None;
                 let mut lifetime = self.config.lifetime;
                 for a in &msg.attributes {
                     match a {
-                        Attribute::XorRelayedAddress(r) => relayed = relayed.or(Some(*r)),
+                        Attribute::XorRelayedAddress(r) if relayed.is_none() => relayed = Some(*r),
+                        Attribute::XorRelayedAddress(r) => also_relayed = also_relayed.or(Some(*r)),
+                        Attribute::ReservationToken(t) => reservation_token = Some(*t),
                         Attribute::XorMappedAddress(m) => mapped = Some(*m),
                         Attribute::Lifetime(s) => lifetime = Duration::from_secs(u64::from(*s)),
                         _ => {}
@@ -562,6 +635,8 @@ impl Client {
                 };
                 self.events.push_back(Event::Allocated {
                     relayed,
+                    also_relayed,
+                    reservation_token,
                     mapped,
                     lifetime,
                 });

@@ -108,6 +108,8 @@ pub struct ServerConfig {
     pub software: Option<String>,
     /// Seed for nonces.
     pub rng_seed: Option<[u8; 32]>,
+    /// Send every Allocate to this server instead (300 Try Alternate, RFC 8489 §10).
+    pub alternate_server: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -128,8 +130,19 @@ impl Default for ServerConfig {
             nonce_lifetime: Duration::from_secs(600),
             software: Some(concat!("weft-turn ", env!("CARGO_PKG_VERSION")).into()),
             rng_seed: None,
+            alternate_server: None,
         }
     }
+}
+
+/// Why the driver could not bind a relayed address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RelayError {
+    /// No relay address of the requested family (440 Address Family not Supported).
+    Family,
+    /// No port free (508 Insufficient Capacity).
+    Capacity,
 }
 
 /// What the server tells its driver.
@@ -225,6 +238,7 @@ struct Pending {
     sha256: bool,
     tid: TransactionId,
     lifetime: Duration,
+    dual: bool,
 }
 
 /// Most queued datagrams before the oldest are dropped.
@@ -325,7 +339,7 @@ impl Server {
     }
 
     /// The driver bound (or failed to bind) the relayed address for a pending Allocate.
-    pub fn relay_bound(&mut self, now: Instant, token: u64, relay: Result<SocketAddr, ()>) {
+    pub fn relay_bound(&mut self, now: Instant, token: u64, relay: Result<SocketAddr, RelayError>) {
         self.now = self.now.max(now);
         let Some(p) = self.pending.remove(&token) else {
             return;
@@ -342,7 +356,10 @@ impl Server {
                 });
                 return self.error_reply(&p, ErrorCode::new(508, "Insufficient Capacity"));
             }
-            Err(()) => return self.error_reply(&p, ErrorCode::new(508, "Insufficient Capacity")),
+            Err(RelayError::Family) => {
+                return self.error_reply(&p, ErrorCode::new(440, "Address Family not Supported"));
+            }
+            Err(_) => return self.error_reply(&p, ErrorCode::new(508, "Insufficient Capacity")),
         };
         let mut resp = Message::new(Class::Success, Method::ALLOCATE, p.tid)
             .with(Attribute::XorRelayedAddress(relay))
@@ -350,6 +367,14 @@ impl Server {
             .with(Attribute::XorMappedAddress(p.client));
         if let Some(s) = &self.config.software {
             resp.push(Attribute::Software(s));
+        }
+        if p.dual {
+            // Dual allocations are not offered: the IPv4 one stands, the IPv6 one is refused
+            // (RFC 8656 §7.2).
+            resp.push(Attribute::AddressErrorCode {
+                family: AddressFamily::V6,
+                error: ErrorCode::new(440, "Address Family not Supported"),
+            });
         }
         let bytes = sign(&resp, &p.key, p.sha256);
         self.send(p.server, p.client, p.transport, bytes.clone());
@@ -697,6 +722,19 @@ impl Server {
             Some(Attribute::RequestedAddressFamily(f)) => *f,
             _ => AddressFamily::V4,
         };
+        let dual = family == AddressFamily::V4
+            && matches!(
+                msg.get(AttrType::ADDITIONAL_ADDRESS_FAMILY),
+                Some(Attribute::AdditionalAddressFamily(AddressFamily::V6))
+            );
+        if let Some(alt) = self.config.alternate_server {
+            self.stats.errors_sent += 1;
+            let resp = Message::new(Class::Error, msg.method, msg.transaction_id)
+                .with(Attribute::ErrorCode(ErrorCode::TRY_ALTERNATE))
+                .with(Attribute::AlternateServer(alt));
+            let b = sign(&resp, &key, sha256);
+            return self.send(k.1, k.0, k.2, b);
+        }
         if self.allocations.len() + self.pending.len() >= self.config.max_allocations {
             return self.reply_error(
                 k,
@@ -738,6 +776,7 @@ impl Server {
                 sha256,
                 tid: msg.transaction_id,
                 lifetime,
+                dual,
             },
         );
         self.events.push_back(Event::BindRelay {

@@ -10,11 +10,13 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use weft_proto::{Received, Transmit};
+use weft_stun::AddressFamily;
 use weft_testkit::{LinkConfig, NatConfig, Node, NodeId, Simulator};
 use weft_turn::server::Event as ServerEvent;
 use weft_turn::{Cidr, Client, Config, Event, Server, ServerConfig, ServerStats};
 
 const SERVER_IP: [u8; 4] = [198, 51, 100, 1];
+const SERVER_IP6: [u16; 8] = [0x2001, 0xdb8, 0, 0, 0, 0, 0, 1];
 const WALL: u64 = 1_800_000_000;
 
 struct ServerNode {
@@ -27,8 +29,19 @@ impl ServerNode {
     fn pump(&mut self, now: Instant) {
         while let Some(ev) = self.server.poll_event() {
             match ev {
-                ServerEvent::BindRelay { token, .. } => {
-                    let relay = SocketAddr::from((SERVER_IP, self.next_port));
+                ServerEvent::BindRelay {
+                    token,
+                    family,
+                    even_port,
+                } => {
+                    if even_port && self.next_port % 2 == 1 {
+                        self.next_port += 1;
+                    }
+                    let ip = match family {
+                        AddressFamily::V4 => IpAddr::from(SERVER_IP),
+                        _ => IpAddr::from(SERVER_IP6),
+                    };
+                    let relay = SocketAddr::new(ip, self.next_port);
                     self.next_port += 1;
                     self.server.relay_bound(now, token, Ok(relay));
                 }
@@ -161,9 +174,21 @@ fn users() -> ServerConfig {
 }
 
 fn add_client(w: &mut World, ip: [u8; 4], user: &str, pw: &str, nat: Option<NodeId>) -> NodeId {
+    add_client_with(w, ip, user, pw, nat, |_| {})
+}
+
+fn add_client_with(
+    w: &mut World,
+    ip: [u8; 4],
+    user: &str,
+    pw: &str,
+    nat: Option<NodeId>,
+    f: impl FnOnce(&mut Config),
+) -> NodeId {
     let local = SocketAddr::from((ip, 40000));
     let server = SocketAddr::from((SERVER_IP, 3478));
     let mut cfg = Config::new(server, local, user, pw);
+    f(&mut cfg);
     cfg.stun.rng_seed = Some([ip[3]; 32]);
     let client = Client::new(cfg, w.sim.now()).expect("client");
     let node = ClientNode {
@@ -457,4 +482,93 @@ fn a_client_behind_a_nat_relays_through_its_mapping() {
     w.sim
         .run_until(|s| data_count(s, c) == 1, Duration::from_secs(5))
         .unwrap();
+}
+
+fn first_outcome(w: &mut World, c: NodeId) -> Event {
+    w.sim
+        .run_until(
+            |s| {
+                s.node::<ClientNode>(c)
+                    .events
+                    .iter()
+                    .any(|e| matches!(e, Event::Allocated { .. } | Event::AllocationFailed { .. }))
+            },
+            Duration::from_secs(30),
+        )
+        .unwrap();
+    client(w, c)
+        .events
+        .iter()
+        .find(|e| matches!(e, Event::Allocated { .. } | Event::AllocationFailed { .. }))
+        .cloned()
+        .unwrap()
+}
+
+#[test]
+fn allocation_options_ipv6_dual_stack_even_port_and_dont_fragment() {
+    let mut w = world(8, users(), public_peer());
+    let v6 = add_client_with(&mut w, [192, 0, 2, 20], "alice", "alicepw", None, |c| {
+        c.address_family = AddressFamily::V6
+    });
+    assert!(
+        matches!(first_outcome(&mut w, v6), Event::Allocated { relayed, .. } if relayed.is_ipv6())
+    );
+    let dual = add_client_with(&mut w, [192, 0, 2, 21], "alice", "alicepw", None, |c| {
+        c.dual_stack = true
+    });
+    // This server does not do dual allocations: the IPv4 one stands alone.
+    assert!(
+        matches!(first_outcome(&mut w, dual), Event::Allocated { relayed, also_relayed: None, .. } if relayed.is_ipv4())
+    );
+    let even = add_client_with(&mut w, [192, 0, 2, 22], "alice", "alicepw", None, |c| {
+        c.even_port = Some(false)
+    });
+    assert!(
+        matches!(first_outcome(&mut w, even), Event::Allocated { relayed, .. } if relayed.port() % 2 == 0)
+    );
+    let reserve = add_client_with(&mut w, [192, 0, 2, 23], "alice", "alicepw", None, |c| {
+        c.even_port = Some(true)
+    });
+    assert!(matches!(
+        first_outcome(&mut w, reserve),
+        Event::AllocationFailed { code: 508, .. }
+    ));
+    let df = add_client_with(&mut w, [192, 0, 2, 24], "alice", "alicepw", None, |c| {
+        c.dont_fragment = true
+    });
+    assert!(matches!(
+        first_outcome(&mut w, df),
+        Event::AllocationFailed { code: 420, .. }
+    ));
+}
+
+#[test]
+fn try_alternate_moves_the_allocation_to_the_other_server() {
+    let mut w = world(9, users(), public_peer());
+    let second: IpAddr = IpAddr::from([198, 51, 100, 2]);
+    let mut cfg = users();
+    cfg.alternate_server = Some(SocketAddr::new(second, 3478));
+    // The first server (at SERVER_IP) redirects; a second one at .2 serves.
+    let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(WALL);
+    let now = w.sim.now();
+    w.sim
+        .with_node::<ServerNode, _>(w.server, |n, _| n.server = Server::new(cfg, now, wall));
+    w.sim.add_node(
+        second,
+        ServerNode {
+            server: Server::new(users(), now, wall),
+            next_port: 51000,
+            closed: vec![],
+        },
+    );
+    let c = add_client(&mut w, [192, 0, 2, 25], "alice", "alicepw", None);
+    match first_outcome(&mut w, c) {
+        Event::Allocated { relayed, .. } => {
+            assert_eq!(relayed.port(), 51000, "allocated by the second server")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(client(&w, c).events.contains(&Event::Redirected {
+        server: SocketAddr::new(second, 3478)
+    }));
 }

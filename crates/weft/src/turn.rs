@@ -24,7 +24,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot, watch};
 use weft_proto::{Received, Transport};
-pub use weft_turn::server::{Event as ServerEvent, denied_by_default};
+pub use weft_turn::server::{Event as ServerEvent, RelayError, denied_by_default};
 pub use weft_turn::*;
 
 use crate::now;
@@ -220,7 +220,15 @@ async fn serve(
                         }
                         None => {
                             warn!("turn server: no relay port free in {}-{}", ports.0, ports.1);
-                            server.relay_bound(now(), token, Err(()));
+                            server.relay_bound(
+                                now(),
+                                token,
+                                Err(if ip.is_none() {
+                                    RelayError::Family
+                                } else {
+                                    RelayError::Capacity
+                                }),
+                            );
                         }
                     }
                 }
