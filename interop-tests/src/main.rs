@@ -7,8 +7,8 @@
 //! ```
 //!
 //! The page (`page.html`) creates three channels (reliable, unordered, maxRetransmits 0), offers,
-//! and POSTs the offer here. The native side answers as an ICE-lite, DTLS-active endpoint on
-//! 127.0.0.1, answers the browser's connectivity checks with weft-stun, runs weft-dtls and
+//! and POSTs the offer here. The native side answers with weft-peerconnection's JSEP machine as
+//! an ICE-lite, DTLS-active endpoint on 127.0.0.1, answers the browser's connectivity checks with weft-stun, runs weft-dtls and
 //! weft-datachannel, echoes every message, opens a channel of its own, and closes what the
 //! browser closes. The page checks each echo byte for byte, an 8 MiB bulk echo and the close,
 //! then POSTs its verdict; the harness checks its own side and exits non-zero on any failure.
@@ -37,7 +37,7 @@ use weft_datachannel::{
     ChannelId, ChannelInit, ChannelState, Endpoint, Event as DcEvent, Role as DcRole,
 };
 use weft_dtls::{Certificate, Connection, Fingerprint, HashAlgorithm, KeyType, Role};
-use weft_sdp::SessionDescription;
+use weft_peerconnection::jsep::{Jsep, LocalParameters, SdpType};
 use weft_stun::{Attribute, Class, Integrity, IntegrityKey, Message, Method};
 
 const PAGE: &str = include_str!("page.html");
@@ -134,46 +134,64 @@ struct Native {
 
 impl Native {
     async fn answer(offer: &str) -> anyhow::Result<(String, Native)> {
-        let sdp =
-            SessionDescription::parse(offer).map_err(|e| anyhow!("offer does not parse: {e:?}"))?;
-        let media = sdp
-            .media
-            .iter()
-            .find(|m| m.sctp_port().is_some())
-            .context("no data channel section in the offer")?;
-        let mid = media.mid().context("no mid")?.to_owned();
-        let creds = sdp.ice_credentials(media).context("no ICE credentials")?;
-        let remote_ufrag = creds.ufrag.to_owned();
-        let fps: Vec<Fingerprint> = sdp
-            .fingerprints(media)
-            .iter()
-            .filter_map(|f| f.to_string().parse().ok())
-            .collect();
-        if fps.is_empty() {
-            bail!("no usable fingerprint in the offer");
-        }
-        let remote_max_message = media
-            .max_message_size()
-            .map_or(65536, |m| if m == 0 { usize::MAX } else { m as usize });
         let cert = Certificate::generate(
             KeyType::EcdsaP256,
             SystemTime::now(),
             Duration::from_secs(86400),
         )?;
         let fp = cert.fingerprint(HashAlgorithm::Sha256)?;
-        let mut dtls = weft_dtls::Config::new(cert);
-        dtls.remote_fingerprints = fps;
-        // One 1200-byte SCTP packet per DTLS record.
-        dtls.mtu = 1200 + 37;
         let socket = UdpSocket::bind("127.0.0.1:0").await?;
         let port = socket.local_addr()?.port();
         let local_ufrag = "weft".to_owned();
         let local_pwd = "weftinteroppassword0123".to_owned();
+        // The answer comes from weft-peerconnection's JSEP machine, as an ICE-lite endpoint
+        // with one host candidate.
+        let mut params = LocalParameters::new(
+            &local_ufrag,
+            &local_pwd,
+            Some(weft_sdp::Fingerprint {
+                algorithm: weft_sdp::HashFunction::Sha256,
+                value: fp.value.clone(),
+            }),
+        );
+        params.ice_lite = true;
+        params.gathering_complete = true;
+        params.candidates.push(
+            format!("candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host")
+                .parse()
+                .map_err(|_| anyhow!("candidate"))?,
+        );
+        let mut jsep = Jsep::new(params, 4611731400430051336);
+        jsep.set_remote_description(SdpType::Offer, offer)
+            .map_err(|e| anyhow!("offer refused: {e}"))?;
+        let answer = jsep
+            .create_answer()
+            .map_err(|e| anyhow!("no answer: {e}"))?;
+        jsep.set_local_description(SdpType::Answer, &answer)
+            .map_err(|e| anyhow!("answer refused: {e}"))?;
+        let n = jsep.negotiated().context("no data section negotiated")?;
+        if n.dtls_role != weft_peerconnection::jsep::DtlsRole::Client {
+            bail!("expected to be the DTLS client");
+        }
+        let fps: Vec<Fingerprint> = n
+            .remote_fingerprints
+            .iter()
+            .filter_map(|f| f.to_string().parse().ok())
+            .collect();
+        if fps.is_empty() {
+            bail!("no usable fingerprint in the offer");
+        }
+        let remote_max_message = usize::try_from(n.remote_max_message_size).unwrap_or(usize::MAX);
+        let mut dtls = weft_dtls::Config::new(cert);
+        dtls.remote_fingerprints = fps;
+        // One 1200-byte SCTP packet per DTLS record.
+        dtls.mtu = 1200 + 37;
         let mut sctp = weft_sctp::Config {
             zero_checksum: true,
             ..weft_sctp::Config::default()
         };
         sctp.remote_max_message_size = remote_max_message;
+        sctp.remote_port = n.remote_sctp_port;
         let ep = Endpoint::new(
             weft_datachannel::Config {
                 role: DcRole::Client,
@@ -181,22 +199,13 @@ impl Native {
             },
             Instant::now(),
         )?;
-        let answer = format!(
-            "v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=group:BUNDLE {mid}\r\na=ice-lite\r\n\
-             m=application {port} UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 127.0.0.1\r\na=mid:{mid}\r\n\
-             a=ice-ufrag:{local_ufrag}\r\na=ice-pwd:{local_pwd}\r\na=fingerprint:{fp}\r\na=setup:active\r\n\
-             a=sctp-port:5000\r\na=max-message-size:262144\r\n\
-             a=candidate:1 1 udp 2130706431 127.0.0.1 {port} typ host\r\na=end-of-candidates\r\n"
-        );
-        // Our own answer must parse with weft-sdp too.
-        SessionDescription::parse(&answer).map_err(|e| anyhow!("answer does not parse: {e:?}"))?;
         Ok((
             answer,
             Native {
                 socket,
                 key: IntegrityKey::short_term(&local_pwd)?,
                 local_ufrag,
-                remote_ufrag,
+                remote_ufrag: n.remote_ice_ufrag,
                 dtls: Some(dtls),
                 conn: None,
                 ep,

@@ -1,0 +1,41 @@
+//! The sans-IO peer connection of weft. This first part is JSEP (RFC 9429): offers and answers
+//! for the data channel section (audio and video sections of a remote offer are answered as
+//! rejected until the media pipeline exists), the signaling state machine with pranswer and
+//! rollback, pending and current descriptions, BUNDLE and rtcp-mux, the DTLS role from
+//! `a=setup`, and the `sctp-port` / `max-message-size` exchange.
+//!
+//! ```
+//! use weft_peerconnection::jsep::{DtlsRole, Jsep, LocalParameters, SdpType, SignalingState};
+//! use weft_sdp::{Fingerprint, HashFunction};
+//! let fp = |b| Some(Fingerprint { algorithm: HashFunction::Sha256, value: vec![b; 32] });
+//! let mut a = Jsep::new(LocalParameters::new("ufrag", "0123456789abcdef012345", fp(1)), 1);
+//! a.set_data_wanted(true);
+//! let offer = a.create_offer(false).unwrap();
+//! a.set_local_description(SdpType::Offer, &offer).unwrap();
+//! assert_eq!(a.signaling_state(), SignalingState::HaveLocalOffer);
+//!
+//! let mut b = Jsep::new(LocalParameters::new("other", "abcdefabcdefabcdefabcd", fp(2)), 2);
+//! b.set_remote_description(SdpType::Offer, &offer).unwrap();
+//! let answer = b.create_answer().unwrap();
+//! b.set_local_description(SdpType::Answer, &answer).unwrap();
+//! a.set_remote_description(SdpType::Answer, &answer).unwrap();
+//! let n = a.negotiated().unwrap();
+//! assert_eq!((n.remote_ice_ufrag.as_str(), n.dtls_role), ("other", DtlsRole::Server));
+//! assert_eq!(b.negotiated().unwrap().dtls_role, DtlsRole::Client);
+//! assert_eq!(a.signaling_state(), SignalingState::Stable);
+//! ```
+//!
+//! | spec | sections | notes |
+//! |---|---|---|
+//! | RFC 9429 (JSEP) | §4.1.8-§4.1.10 offer/answer and the state machine, §5.2 offer, §5.3 answer, §5.7 rollback | data section only; media answered rejected |
+//! | RFC 8843 (BUNDLE) | the group, rejected sections left out of it | max-bundle behaviour |
+//! | RFC 8842 | `a=setup`: actpass offers, active answers by default | |
+//! | RFC 8841 | `a=sctp-port`, `a=max-message-size` (64 KiB when absent, 0 = unlimited) | |
+//!
+//! Not yet: the ICE agent, DTLS and SCTP composition and the W3C state aggregation (the rest
+//! of the peer connection), media transceivers, `balanced` / `max-compat` bundle policies.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod jsep;
