@@ -3,8 +3,8 @@
 use log::debug;
 use thiserror::Error;
 use weft_sdp::{
-    Attribute, Candidate, Connection, Direction, Fingerprint, Group, GroupSemantics,
-    MediaDescription, MediaKind, SessionDescription, Setup,
+    Attribute, Candidate, Connection, Direction, Fingerprint, MediaDescription, MediaKind,
+    SessionDescription, Setup,
 };
 
 /// `RTCSdpType`.
