@@ -67,7 +67,7 @@ pub struct Options {
     /// Longest allocation lifetime in seconds.
     #[arg(long, default_value_t = 3600)]
     pub max_lifetime: u64,
-    /// Print the counters every this many seconds (0: only at shutdown).
+    /// Print the counters every this many seconds (0: only at shutdown and on SIGUSR1).
     #[arg(long, default_value_t = 0)]
     pub stats_interval: u64,
 }
@@ -154,9 +154,15 @@ pub async fn run(o: Options) -> anyhow::Result<()> {
     }
     let mut ticker = tokio::time::interval(Duration::from_secs(o.stats_interval.max(1)));
     ticker.tick().await;
+    // SIGUSR1 prints the counters on request; SIGINT and SIGTERM shut down gracefully.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    let mut term = signal(SignalKind::terminate())?;
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
+            _ = term.recv() => break,
+            _ = usr1.recv() => println!("{:?}", server.stats()),
             _ = ticker.tick(), if o.stats_interval > 0 => println!("{:?}", server.stats()),
         }
     }
