@@ -107,6 +107,8 @@ struct Local {
 #[derive(Debug, Clone)]
 struct Remote {
     candidate: Candidate,
+    /// The ICE generation it was signalled or learnt in.
+    generation: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -399,7 +401,10 @@ impl Agent {
             candidate.kind,
             Redacted(candidate.address)
         );
-        self.remote.push(Remote { candidate });
+        self.remote.push(Remote {
+            candidate,
+            generation: self.generation,
+        });
         let r = self.remote.len() - 1;
         for l in 0..self.local.len() {
             self.form_pair(l, r);
@@ -606,11 +611,7 @@ impl Agent {
                 at(Some(last + self.config.keepalive_interval));
             }
         }
-        if let Some(first) = self.first_valid_at
-            && self.wants_to_nominate()
-        {
-            at(Some(first + self.config.nomination_timeout));
-        }
+        at(self.nomination_deadline());
         t
     }
 
@@ -839,7 +840,10 @@ impl Agent {
                     self.id,
                     Redacted(input.source)
                 );
-                self.remote.push(Remote { candidate: c });
+                self.remote.push(Remote {
+                    candidate: c,
+                    generation: self.generation,
+                });
                 self.remote.len() - 1
             }
         };
@@ -1154,10 +1158,13 @@ impl Agent {
             self.send_check(now, p, nominate);
             self.next_check_at = Some(now + self.config.ta);
         }
-        self.triggered.retain(|&q| {
-            let pair = &self.pairs[q];
-            !pair.retired && pair.generation == self.generation
-        });
+        let live: Vec<usize> = self
+            .triggered
+            .iter()
+            .copied()
+            .filter(|&q| self.triggered_is_live(q))
+            .collect();
+        self.triggered = live.into();
         self.drain_checks(now);
         self.run_consent(now);
         self.run_keepalive(now);
@@ -1173,22 +1180,18 @@ impl Agent {
                 .is_none_or(|s| self.pairs[s].generation != self.generation)
     }
 
-    fn maybe_nominate(&mut self, now: Instant) {
-        if !self.wants_to_nominate() {
-            return;
-        }
+    /// The best valid pair of this generation, and whether a better pair is still checked.
+    fn best_valid(&self) -> Option<(usize, bool)> {
+        let g = self.generation;
         let best = (0..self.pairs.len())
             .filter(|&i| {
                 let p = &self.pairs[i];
-                p.valid && !p.retired && p.generation == self.generation
+                p.valid && !p.retired && p.generation == g
             })
-            .max_by_key(|&i| self.pairs[i].priority);
-        let Some(best) = best else {
-            return;
-        };
+            .max_by_key(|&i| self.pairs[i].priority)?;
         let prio = self.pairs[best].priority;
         let better_pending = self.pairs.iter().any(|p| {
-            p.generation == self.generation
+            p.generation == g
                 && !p.retired
                 && p.priority > prio
                 && matches!(
@@ -1196,10 +1199,30 @@ impl Agent {
                     PairState::Frozen | PairState::Waiting | PairState::InProgress
                 )
         });
-        let waited = self
-            .first_valid_at
-            .is_some_and(|t| now >= t + self.config.nomination_timeout);
-        if better_pending && !waited {
+        Some((best, better_pending))
+    }
+
+    /// When the controlling agent stops waiting for a better pair and nominates.
+    fn nomination_deadline(&self) -> Option<Instant> {
+        if !self.wants_to_nominate() {
+            return None;
+        }
+        let (_, better_pending) = self.best_valid()?;
+        if !better_pending {
+            return None;
+        }
+        self.first_valid_at
+            .map(|t| t + self.config.nomination_timeout)
+    }
+
+    fn maybe_nominate(&mut self, now: Instant) {
+        if !self.wants_to_nominate() {
+            return;
+        }
+        let Some((best, better_pending)) = self.best_valid() else {
+            return;
+        };
+        if better_pending && self.nomination_deadline().is_some_and(|t| now < t) {
             return;
         }
         // RFC 8445 §8.1.1: regular nomination, a check with USE-CANDIDATE on the valid pair.
@@ -1351,8 +1374,12 @@ impl Agent {
         if now >= c.last_response + self.config.consent_timeout {
             info!("{}: consent expired", self.id);
             self.pairs[s].consent = None;
-            self.pairs[s].valid = false;
             self.pairs[s].state = PairState::Failed;
+            // W3C `failed`: only a restart brings the agent back, so no pair of this
+            // generation is used again.
+            for p in &mut self.pairs {
+                p.valid = false;
+            }
             self.selected = None;
             self.consent_lost = true;
             self.stats.consent_expirations += 1;
@@ -1540,6 +1567,18 @@ impl Agent {
             }
         }
         if self.pairs[v].generation == self.generation {
+            // RFC 8445 §8.1.2: checks of lower-priority pairs stop once a pair is selected.
+            let floor = self.pairs[v].priority;
+            for q in 0..self.pairs.len() {
+                let pair = &mut self.pairs[q];
+                if pair.state == PairState::InProgress && pair.priority < floor && q != v {
+                    if let Some(id) = pair.tx.take() {
+                        self.checks.cancel(id);
+                        self.transactions.remove(&id);
+                    }
+                    pair.state = PairState::Waiting;
+                }
+            }
             // The previous generation's pair is done once this one is selected.
             for p in self
                 .pairs
@@ -1715,9 +1754,11 @@ impl Agent {
     }
 
     fn find_remote(&self, address: SocketAddr, transport: Transport) -> Option<usize> {
-        self.remote
-            .iter()
-            .position(|r| r.candidate.address == address && r.candidate.transport == transport)
+        self.remote.iter().position(|r| {
+            r.generation == self.generation
+                && r.candidate.address == address
+                && r.candidate.transport == transport
+        })
     }
 
     /// The local candidate whose base received a datagram: the host or relayed one itself.
