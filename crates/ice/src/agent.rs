@@ -362,7 +362,8 @@ impl Agent {
     ///
     /// A candidate whose `ufrag` extension names another generation is refused with
     /// [`Error::StaleGeneration`]; one whose address is already known is ignored, except
-    /// that a signalled candidate replaces a peer-reflexive one learnt from a check.
+    /// that a signalled candidate replaces a peer-reflexive one learnt from a check. A
+    /// candidate without a foundation gets one of its own.
     pub fn add_remote_candidate(
         &mut self,
         now: Instant,
@@ -394,6 +395,12 @@ impl Agent {
         }
         if self.remote.len() >= self.config.max_candidates {
             return Err(Error::TooManyCandidates(self.config.max_candidates));
+        }
+        let mut candidate = candidate;
+        if candidate.foundation.is_empty() {
+            // Signalled candidates always carry one (RFC 8839 §5.1); one built in code may
+            // not, and is then unfrozen on its own.
+            candidate.foundation = format!("~{}", self.remote.len());
         }
         debug!(
             "{}: remote {} candidate {}",
@@ -698,7 +705,7 @@ impl Agent {
                 }
             })
             .collect();
-        v.sort_by(|a, b| b.priority.cmp(&a.priority));
+        v.sort_by_key(|s| std::cmp::Reverse(s.priority));
         v
     }
 
@@ -1919,4 +1926,329 @@ fn os_seed() -> [u8; 32] {
         chunk.copy_from_slice(&id.as_bytes()[..chunk.len()]);
     }
     seed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LOCAL_PWD: &str = "localpassword0123456789";
+    const REMOTE_PWD: &str = "remotepassword012345678";
+
+    fn local() -> SocketAddr {
+        "192.0.2.1:5000".parse().unwrap()
+    }
+
+    fn remote(port: u16) -> SocketAddr {
+        SocketAddr::from(([192, 0, 2, 2], port))
+    }
+
+    fn agent(role: Role) -> (Agent, Instant) {
+        let now = Instant::now();
+        let mut c = Config::new(Credentials::new("locl", LOCAL_PWD).unwrap(), role);
+        c.rng_seed = Some([5; 32]);
+        let mut a = Agent::new(c).unwrap();
+        a.add_local_candidate(now, Candidate::host(local())).unwrap();
+        a.set_remote_credentials(now, Credentials::new("remo", REMOTE_PWD).unwrap())
+            .unwrap();
+        (a, now)
+    }
+
+    /// A check from the peer at `from`, signed with the agent's password.
+    fn check(from: SocketAddr, attrs: &[Attribute<'_>], tid: u8) -> Received {
+        let key = IntegrityKey::short_term(LOCAL_PWD).unwrap();
+        let mut m = Message::new(Class::Request, Method::BINDING, TransactionId::new([tid; 12]))
+            .with(Attribute::Username("locl:remo"))
+            .with(Attribute::Priority(1_853_824_767));
+        for a in attrs {
+            m.push(a.clone());
+        }
+        Received {
+            source: from,
+            destination: local(),
+            transport: Transport::Udp,
+            payload: Bytes::from(m.to_vec(Some(Integrity::Sha1(&key)), true).unwrap()),
+        }
+    }
+
+    /// The peer's success response to a check the agent sent.
+    fn answer(t: &Transmit) -> Received {
+        let key = IntegrityKey::short_term(REMOTE_PWD).unwrap();
+        let req = Message::decode(&t.payload).unwrap();
+        let resp = Message::new(Class::Success, Method::BINDING, req.transaction_id)
+            .with(Attribute::XorMappedAddress(t.source));
+        Received {
+            source: t.destination,
+            destination: t.source,
+            transport: t.transport,
+            payload: Bytes::from(resp.to_vec(Some(Integrity::Sha1(&key)), true).unwrap()),
+        }
+    }
+
+    fn transmits(a: &mut Agent) -> Vec<Transmit> {
+        std::iter::from_fn(|| a.poll_transmit()).collect()
+    }
+
+    fn events(a: &mut Agent) -> Vec<Event> {
+        std::iter::from_fn(|| a.poll_event()).collect()
+    }
+
+    fn responses_to(ts: &[Transmit], tid: u8) -> Vec<Message<'_>> {
+        ts.iter()
+            .filter_map(|t| Message::decode(&t.payload).ok())
+            .filter(|m| m.transaction_id == TransactionId::new([tid; 12]))
+            .collect()
+    }
+
+    #[test]
+    fn pair_priority_follows_rfc8445() {
+        // RFC 8445 §6.1.2.3 with a host (G) and a server-reflexive (D) candidate.
+        let g = priority(CandidateKind::Host, 65535, 1);
+        let d = priority(CandidateKind::ServerReflexive, 65535, 1);
+        assert_eq!(pair_priority(g, d), (u64::from(d) << 32) + 2 * u64::from(g) + 1);
+        assert_eq!(pair_priority(d, g), (u64::from(d) << 32) + 2 * u64::from(g));
+    }
+
+    #[test]
+    fn answers_a_check_with_its_source_signed() {
+        let (mut a, now) = agent(Role::Controlled);
+        transmits(&mut a);
+        a.handle_input(now, check(remote(6000), &[Attribute::IceControlling(1)], 1));
+        let ts = transmits(&mut a);
+        let resp = &responses_to(&ts, 1)[0];
+        assert_eq!(resp.class, Class::Success);
+        assert_eq!(resp.mapped_address(), Some(remote(6000)));
+        resp.verify(&IntegrityKey::short_term(LOCAL_PWD).unwrap())
+            .unwrap();
+        assert!(resp.get(weft_stun::AttrType::FINGERPRINT).is_some());
+        // The unknown source became a peer-reflexive remote candidate with the check's
+        // PRIORITY, and a triggered check goes back to it.
+        let r = a.remote_candidates().next().unwrap();
+        assert_eq!(r.kind, CandidateKind::PeerReflexive);
+        assert_eq!(r.priority, 1_853_824_767);
+        assert!(ts.iter().any(|t| t.destination == remote(6000)
+            && Message::decode(&t.payload).unwrap().class == Class::Request));
+    }
+
+    #[test]
+    fn refuses_unauthenticated_checks() {
+        let (mut a, now) = agent(Role::Controlled);
+        transmits(&mut a);
+        let mut bad = check(remote(6000), &[], 2);
+        let mut bytes = bad.payload.to_vec();
+        let n = bytes.len();
+        bytes[n - 13] ^= 1; // inside MESSAGE-INTEGRITY
+        // Recompute nothing: the fingerprint now fails too, so the message does not decode.
+        bad.payload = Bytes::from(bytes);
+        a.handle_input(now, bad);
+        assert!(transmits(&mut a).is_empty());
+        assert_eq!(a.stats().dropped, 1);
+
+        // A wrong password: 401.
+        let key = IntegrityKey::short_term("wrongpassword0123456789").unwrap();
+        let m = Message::new(Class::Request, Method::BINDING, TransactionId::new([3; 12]))
+            .with(Attribute::Username("locl:remo"))
+            .with(Attribute::Priority(1));
+        let input = Received {
+            payload: Bytes::from(m.to_vec(Some(Integrity::Sha1(&key)), true).unwrap()),
+            ..check(remote(6000), &[], 3)
+        };
+        a.handle_input(now, input);
+        let ts = transmits(&mut a);
+        assert_eq!(responses_to(&ts, 3)[0].error_code().unwrap().code, 401);
+        // No USERNAME: 400.
+        let m = Message::new(Class::Request, Method::BINDING, TransactionId::new([4; 12]));
+        let input = Received {
+            payload: Bytes::from(m.to_vec(None, true).unwrap()),
+            ..check(remote(6000), &[], 4)
+        };
+        a.handle_input(now, input);
+        let ts = transmits(&mut a);
+        assert_eq!(responses_to(&ts, 4)[0].error_code().unwrap().code, 400);
+        assert_eq!(a.stats().unauthenticated, 1);
+        assert_eq!(a.remote_candidates().count(), 0);
+    }
+
+    #[test]
+    fn role_conflict_answers_487_or_yields() {
+        let (mut a, now) = agent(Role::Controlling);
+        transmits(&mut a);
+        // Our tie-breaker is larger than 0: we stay controlling and answer 487.
+        a.handle_input(now, check(remote(6000), &[Attribute::IceControlling(0)], 5));
+        let ts = transmits(&mut a);
+        let resp = &responses_to(&ts, 5)[0];
+        assert_eq!(resp.error_code().unwrap().code, 487);
+        resp.verify(&IntegrityKey::short_term(LOCAL_PWD).unwrap())
+            .unwrap();
+        assert_eq!(a.role(), Role::Controlling);
+        // A larger tie-breaker wins: we become controlled and answer with success.
+        a.handle_input(
+            now,
+            check(remote(6000), &[Attribute::IceControlling(u64::MAX)], 6),
+        );
+        let ts = transmits(&mut a);
+        assert_eq!(responses_to(&ts, 6)[0].class, Class::Success);
+        assert_eq!(a.role(), Role::Controlled);
+        assert!(events(&mut a).contains(&Event::RoleChanged(Role::Controlled)));
+    }
+
+    #[test]
+    fn a_487_response_swaps_the_role_and_checks_again() {
+        let (mut a, now) = agent(Role::Controlling);
+        a.add_remote_candidate(now, Candidate::host(remote(6000))).unwrap();
+        let ts = transmits(&mut a);
+        let req = Message::decode(&ts[0].payload).unwrap();
+        assert!(req.get(weft_stun::AttrType::ICE_CONTROLLING).is_some());
+        let key = IntegrityKey::short_term(REMOTE_PWD).unwrap();
+        let resp = Message::new(Class::Error, Method::BINDING, req.transaction_id)
+            .with(Attribute::ErrorCode(ErrorCode::ROLE_CONFLICT));
+        a.handle_input(
+            now,
+            Received {
+                source: ts[0].destination,
+                destination: ts[0].source,
+                transport: Transport::Udp,
+                payload: Bytes::from(resp.to_vec(Some(Integrity::Sha1(&key)), true).unwrap()),
+            },
+        );
+        assert_eq!(a.role(), Role::Controlled);
+        a.handle_timeout(now + Duration::from_millis(50));
+        let ts = transmits(&mut a);
+        let again = Message::decode(&ts[0].payload).unwrap();
+        assert!(again.get(weft_stun::AttrType::ICE_CONTROLLED).is_some());
+    }
+
+    #[test]
+    fn controlled_side_follows_nomination_and_renomination() {
+        let (mut a, mut now) = agent(Role::Controlled);
+        a.add_remote_candidate(now, Candidate::host(remote(6000))).unwrap();
+        a.add_remote_candidate(now, Candidate::host(remote(7000))).unwrap();
+        // Answer both of the agent's checks.
+        for _ in 0..2 {
+            for t in transmits(&mut a) {
+                a.handle_input(now, answer(&t));
+            }
+            now += Duration::from_millis(50);
+            a.handle_timeout(now);
+        }
+        assert_eq!(a.state(), State::Connected);
+        assert!(a.selected_pair().is_none(), "no nomination yet");
+        // Chrome nominates the first pair...
+        a.handle_input(
+            now,
+            check(remote(6000), &[Attribute::IceControlling(9), Attribute::UseCandidate], 7),
+        );
+        assert_eq!(a.selected_pair().unwrap().1.address, remote(6000));
+        // ...then renominates the other one: the latest nomination wins.
+        a.handle_input(
+            now,
+            check(remote(7000), &[Attribute::IceControlling(9), Attribute::UseCandidate], 8),
+        );
+        assert_eq!(a.selected_pair().unwrap().1.address, remote(7000));
+        let changes: Vec<SocketAddr> = events(&mut a)
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::SelectedPairChanged { remote, .. } => Some(remote.address),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(changes, vec![remote(6000), remote(7000)]);
+        // Data now goes to the renominated pair.
+        transmits(&mut a);
+        a.send(now, Bytes::from_static(b"x")).unwrap();
+        assert_eq!(transmits(&mut a)[0].destination, remote(7000));
+    }
+
+    #[test]
+    fn nomination_before_the_check_succeeds_selects_on_success() {
+        let (mut a, now) = agent(Role::Controlled);
+        a.add_remote_candidate(now, Candidate::host(remote(6000))).unwrap();
+        let ours = transmits(&mut a);
+        a.handle_input(
+            now,
+            check(remote(6000), &[Attribute::IceControlling(9), Attribute::UseCandidate], 9),
+        );
+        assert!(a.selected_pair().is_none());
+        a.handle_input(now, answer(&ours[0]));
+        assert_eq!(a.selected_pair().unwrap().1.address, remote(6000));
+    }
+
+    #[test]
+    fn data_from_unknown_addresses_is_dropped() {
+        let (mut a, now) = agent(Role::Controlled);
+        a.handle_input(
+            now,
+            Received {
+                source: remote(9999),
+                destination: local(),
+                transport: Transport::Udp,
+                payload: Bytes::from_static(&[22, 254, 253, 0]),
+            },
+        );
+        assert_eq!(a.stats().data_dropped, 1);
+        assert!(!events(&mut a).iter().any(|e| matches!(e, Event::Data(_))));
+        assert_eq!(a.send(now, Bytes::from_static(b"x")), Err(Error::NoPair));
+    }
+
+    #[test]
+    fn gathering_states_and_close() {
+        let now = Instant::now();
+        let mut c = Config::new(Credentials::new("locl", LOCAL_PWD).unwrap(), Role::Controlling);
+        c.rng_seed = Some([1; 32]);
+        let mut a = Agent::new(c).unwrap();
+        assert_eq!(a.poll_timeout(), None, "a new agent has no timer");
+        assert_eq!(a.gathering_state(), GatheringState::New);
+        let c = a.add_local_candidate(now, Candidate::host(local())).unwrap();
+        assert_eq!(c.foundation, "1");
+        let srflx = a
+            .add_local_candidate(
+                now,
+                Candidate::server_reflexive("203.0.113.5:40000".parse().unwrap(), local()),
+            )
+            .unwrap();
+        assert_eq!(srflx.foundation, "2");
+        a.end_of_local_candidates(now).unwrap();
+        assert_eq!(
+            events(&mut a),
+            vec![
+                Event::GatheringStateChanged(GatheringState::Gathering),
+                Event::GatheringStateChanged(GatheringState::Complete)
+            ]
+        );
+        a.close(now);
+        assert_eq!(events(&mut a), vec![Event::StateChanged(State::Closed)]);
+        assert_eq!(a.poll_timeout(), None);
+        assert_eq!(
+            a.add_remote_candidate(now, Candidate::host(remote(1))),
+            Err(Error::Closed)
+        );
+    }
+
+    #[test]
+    fn checks_are_paced_by_ta() {
+        let (mut a, now) = agent(Role::Controlling);
+        for port in 6000..6005 {
+            a.add_remote_candidate(now, Candidate::host(remote(port))).unwrap();
+        }
+        assert_eq!(transmits(&mut a).len(), 1, "one check per Ta");
+        assert_eq!(a.poll_timeout(), Some(now + Duration::from_millis(50)));
+        a.handle_timeout(now + Duration::from_millis(49));
+        assert!(transmits(&mut a).is_empty());
+        a.handle_timeout(now + Duration::from_millis(50));
+        assert_eq!(transmits(&mut a).len(), 1);
+        // Calling it again at the same time is a no-op.
+        a.handle_timeout(now + Duration::from_millis(50));
+        assert!(transmits(&mut a).is_empty());
+    }
+
+    #[test]
+    fn credentials_are_checked() {
+        assert!(Credentials::new("abc", LOCAL_PWD).is_err());
+        assert!(Credentials::new("abcd", "short").is_err());
+        assert!(Credentials::new("ab d", LOCAL_PWD).is_err());
+        let c = Credentials::random(&[7; 21]);
+        c.validate().unwrap();
+        assert_eq!((c.ufrag.len(), c.pwd.len()), (4, 24));
+        assert!(!format!("{c:?}").contains(&c.pwd));
+    }
 }
