@@ -50,8 +50,7 @@
 //! }
 //! assert_eq!(a.state(), State::Connected); // `completed` once end-of-candidates is signalled
 //! a.send(now, bytes::Bytes::from_static(b"dtls"))?;
-//! let t = a.poll_transmit().unwrap();
-//! b.handle_input(now, Received::from(t));
+//! while let Some(t) = a.poll_transmit() { b.handle_input(now, Received::from(t)); }
 //! assert!(std::iter::from_fn(|| b.poll_event()).any(|e| matches!(e, Event::Data(d) if &d.payload[..] == b"dtls")));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
