@@ -1,6 +1,7 @@
 //! Benchmarks: answering connectivity checks, and a full connection of two agents.
 
-#![allow(missing_docs)] // criterion_group! generates undocumented items
+#![allow(missing_docs)]
+// criterion_group! generates undocumented items
 // The benchmark needs one arbitrary origin for the virtual time it passes in.
 #![allow(clippy::disallowed_methods)]
 

@@ -1948,7 +1948,8 @@ mod tests {
         let mut c = Config::new(Credentials::new("locl", LOCAL_PWD).unwrap(), role);
         c.rng_seed = Some([5; 32]);
         let mut a = Agent::new(c).unwrap();
-        a.add_local_candidate(now, Candidate::host(local())).unwrap();
+        a.add_local_candidate(now, Candidate::host(local()))
+            .unwrap();
         a.set_remote_credentials(now, Credentials::new("remo", REMOTE_PWD).unwrap())
             .unwrap();
         (a, now)
@@ -1957,9 +1958,13 @@ mod tests {
     /// A check from the peer at `from`, signed with the agent's password.
     fn check(from: SocketAddr, attrs: &[Attribute<'_>], tid: u8) -> Received {
         let key = IntegrityKey::short_term(LOCAL_PWD).unwrap();
-        let mut m = Message::new(Class::Request, Method::BINDING, TransactionId::new([tid; 12]))
-            .with(Attribute::Username("locl:remo"))
-            .with(Attribute::Priority(1_853_824_767));
+        let mut m = Message::new(
+            Class::Request,
+            Method::BINDING,
+            TransactionId::new([tid; 12]),
+        )
+        .with(Attribute::Username("locl:remo"))
+        .with(Attribute::Priority(1_853_824_767));
         for a in attrs {
             m.push(a.clone());
         }
@@ -2005,7 +2010,10 @@ mod tests {
         // RFC 8445 §6.1.2.3 with a host (G) and a server-reflexive (D) candidate.
         let g = priority(CandidateKind::Host, 65535, 1);
         let d = priority(CandidateKind::ServerReflexive, 65535, 1);
-        assert_eq!(pair_priority(g, d), (u64::from(d) << 32) + 2 * u64::from(g) + 1);
+        assert_eq!(
+            pair_priority(g, d),
+            (u64::from(d) << 32) + 2 * u64::from(g) + 1
+        );
         assert_eq!(pair_priority(d, g), (u64::from(d) << 32) + 2 * u64::from(g));
     }
 
@@ -2095,7 +2103,8 @@ mod tests {
     #[test]
     fn a_487_response_swaps_the_role_and_checks_again() {
         let (mut a, now) = agent(Role::Controlling);
-        a.add_remote_candidate(now, Candidate::host(remote(6000))).unwrap();
+        a.add_remote_candidate(now, Candidate::host(remote(6000)))
+            .unwrap();
         let ts = transmits(&mut a);
         let req = Message::decode(&ts[0].payload).unwrap();
         assert!(req.get(weft_stun::AttrType::ICE_CONTROLLING).is_some());
@@ -2121,8 +2130,10 @@ mod tests {
     #[test]
     fn controlled_side_follows_nomination_and_renomination() {
         let (mut a, mut now) = agent(Role::Controlled);
-        a.add_remote_candidate(now, Candidate::host(remote(6000))).unwrap();
-        a.add_remote_candidate(now, Candidate::host(remote(7000))).unwrap();
+        a.add_remote_candidate(now, Candidate::host(remote(6000)))
+            .unwrap();
+        a.add_remote_candidate(now, Candidate::host(remote(7000)))
+            .unwrap();
         // Answer both of the agent's checks.
         for _ in 0..2 {
             for t in transmits(&mut a) {
@@ -2136,13 +2147,21 @@ mod tests {
         // Chrome nominates the first pair...
         a.handle_input(
             now,
-            check(remote(6000), &[Attribute::IceControlling(9), Attribute::UseCandidate], 7),
+            check(
+                remote(6000),
+                &[Attribute::IceControlling(9), Attribute::UseCandidate],
+                7,
+            ),
         );
         assert_eq!(a.selected_pair().unwrap().1.address, remote(6000));
         // ...then renominates the other one: the latest nomination wins.
         a.handle_input(
             now,
-            check(remote(7000), &[Attribute::IceControlling(9), Attribute::UseCandidate], 8),
+            check(
+                remote(7000),
+                &[Attribute::IceControlling(9), Attribute::UseCandidate],
+                8,
+            ),
         );
         assert_eq!(a.selected_pair().unwrap().1.address, remote(7000));
         let changes: Vec<SocketAddr> = events(&mut a)
@@ -2162,11 +2181,16 @@ mod tests {
     #[test]
     fn nomination_before_the_check_succeeds_selects_on_success() {
         let (mut a, now) = agent(Role::Controlled);
-        a.add_remote_candidate(now, Candidate::host(remote(6000))).unwrap();
+        a.add_remote_candidate(now, Candidate::host(remote(6000)))
+            .unwrap();
         let ours = transmits(&mut a);
         a.handle_input(
             now,
-            check(remote(6000), &[Attribute::IceControlling(9), Attribute::UseCandidate], 9),
+            check(
+                remote(6000),
+                &[Attribute::IceControlling(9), Attribute::UseCandidate],
+                9,
+            ),
         );
         assert!(a.selected_pair().is_none());
         a.handle_input(now, answer(&ours[0]));
@@ -2193,12 +2217,17 @@ mod tests {
     #[test]
     fn gathering_states_and_close() {
         let now = Instant::now();
-        let mut c = Config::new(Credentials::new("locl", LOCAL_PWD).unwrap(), Role::Controlling);
+        let mut c = Config::new(
+            Credentials::new("locl", LOCAL_PWD).unwrap(),
+            Role::Controlling,
+        );
         c.rng_seed = Some([1; 32]);
         let mut a = Agent::new(c).unwrap();
         assert_eq!(a.poll_timeout(), None, "a new agent has no timer");
         assert_eq!(a.gathering_state(), GatheringState::New);
-        let c = a.add_local_candidate(now, Candidate::host(local())).unwrap();
+        let c = a
+            .add_local_candidate(now, Candidate::host(local()))
+            .unwrap();
         assert_eq!(c.foundation, "1");
         let srflx = a
             .add_local_candidate(
@@ -2228,7 +2257,8 @@ mod tests {
     fn checks_are_paced_by_ta() {
         let (mut a, now) = agent(Role::Controlling);
         for port in 6000..6005 {
-            a.add_remote_candidate(now, Candidate::host(remote(port))).unwrap();
+            a.add_remote_candidate(now, Candidate::host(remote(port)))
+                .unwrap();
         }
         assert_eq!(transmits(&mut a).len(), 1, "one check per Ta");
         assert_eq!(a.poll_timeout(), Some(now + Duration::from_millis(50)));
