@@ -15,7 +15,7 @@ use weft_stun::{
 };
 
 use crate::candidate::{Candidate, CandidateKind, priority};
-use crate::config::{Config, Credentials, Role};
+use crate::config::{Config, Credentials, Role, TurnServer};
 use crate::error::Error;
 use crate::event::{Event, GatheringState, State};
 use crate::stats::{PairStats, Stats};
@@ -72,6 +72,9 @@ pub struct Agent {
     transactions: HashMap<TransactionId, CheckTx>,
     consent_tx: HashMap<TransactionId, ConsentTx>,
     next_check_at: Option<Instant>,
+    last_check_triggered: bool,
+    /// Peer-reflexive remote candidates learnt in this generation.
+    learned_prflx: usize,
     selected: Option<usize>,
     nominating: Option<usize>,
     first_valid_at: Option<Instant>,
@@ -80,9 +83,24 @@ pub struct Agent {
     gathering: GatheringState,
     state: State,
     local_foundations: Vec<(CandidateKind, std::net::IpAddr, Transport)>,
+    turns: Vec<Turn>,
+    /// The driver said gathering is over; `complete` waits for TURN allocations too.
+    local_gathering_done: bool,
     transmits: VecDeque<Transmit>,
     events: VecDeque<Event>,
     stats: Stats,
+}
+
+/// A TURN allocation the agent runs for a relayed candidate.
+#[derive(Debug)]
+struct Turn {
+    url: String,
+    client: weft_turn::Client,
+    server: SocketAddr,
+    base: SocketAddr,
+    relayed: Option<SocketAddr>,
+    pending: bool,
+    permitted: Vec<std::net::IpAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -225,6 +243,8 @@ impl Agent {
             transactions: HashMap::new(),
             consent_tx: HashMap::new(),
             next_check_at: None,
+            last_check_triggered: false,
+            learned_prflx: 0,
             selected: None,
             nominating: None,
             first_valid_at: None,
@@ -233,6 +253,8 @@ impl Agent {
             gathering: GatheringState::New,
             state: State::New,
             local_foundations: Vec::new(),
+            turns: Vec::new(),
+            local_gathering_done: false,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
@@ -295,7 +317,7 @@ impl Agent {
     pub fn add_local_candidate(
         &mut self,
         now: Instant,
-        mut candidate: Candidate,
+        candidate: Candidate,
     ) -> Result<Candidate, Error> {
         let now = self.clamp(now);
         self.usable()?;
@@ -309,6 +331,17 @@ impl Agent {
                 "peer-reflexive candidates are learnt, not added",
             ));
         }
+        if self.gathering != GatheringState::Gathering {
+            // Candidates after `complete` mean gathering started again (a new interface).
+            self.local_gathering_done = false;
+            self.set_gathering(GatheringState::Gathering);
+        }
+        let c = self.add_local(now, candidate)?;
+        self.run(now);
+        Ok(c)
+    }
+
+    fn add_local(&mut self, now: Instant, mut candidate: Candidate) -> Result<Candidate, Error> {
         check_candidate(&candidate)?;
         let Some(base) = candidate.base() else {
             return Err(Error::BadCandidate(
@@ -339,12 +372,8 @@ impl Agent {
         });
         let l = self.local.len() - 1;
         for r in 0..self.remote.len() {
-            self.form_pair(l, r);
+            self.form_pair(now, l, r);
         }
-        if self.gathering != GatheringState::Gathering {
-            self.set_gathering(GatheringState::Gathering);
-        }
-        self.run(now);
         Ok(candidate)
     }
 
@@ -352,7 +381,50 @@ impl Agent {
     pub fn end_of_local_candidates(&mut self, now: Instant) -> Result<(), Error> {
         let now = self.clamp(now);
         self.usable()?;
-        self.set_gathering(GatheringState::Complete);
+        self.local_gathering_done = true;
+        self.update_gathering();
+        self.run(now);
+        Ok(())
+    }
+
+    /// Allocates a relayed candidate on a TURN server (RFC 8656, UDP): the agent runs the
+    /// TURN client, adds the relayed candidate when the allocation succeeds (reported with
+    /// [`Event::LocalCandidate`] for signalling), installs permissions for the remote
+    /// candidates it pairs it with, binds a channel to the selected peer, and wraps and
+    /// unwraps the relayed traffic. A failure is reported with [`Event::CandidateError`].
+    /// Gathering is `complete` only once every allocation has succeeded or failed.
+    ///
+    /// The driver delivers datagrams from the server to [`Agent::handle_input`] like any
+    /// other: they arrive at `server.local` from `server.server`.
+    pub fn add_turn_server(&mut self, now: Instant, server: TurnServer) -> Result<(), Error> {
+        let now = self.clamp(now);
+        self.usable()?;
+        if self.config.lite {
+            return Err(Error::BadCandidate(
+                "an ice-lite agent has host candidates only",
+            ));
+        }
+        let mut config = weft_turn::Config::new(
+            server.server,
+            server.local,
+            &server.username,
+            &server.password,
+        );
+        let mut seed = [0; 32];
+        self.rng.fill_bytes(&mut seed);
+        config.stun.rng_seed = Some(seed);
+        let client = weft_turn::Client::new(config, now)?;
+        info!("{}: allocating on {}", self.id, server.url);
+        self.turns.push(Turn {
+            url: server.url,
+            client,
+            server: server.server,
+            base: server.local,
+            relayed: None,
+            pending: true,
+            permitted: Vec::new(),
+        });
+        self.update_gathering();
         self.run(now);
         Ok(())
     }
@@ -393,14 +465,19 @@ impl Agent {
             }
             return Ok(());
         }
-        if self.remote.len() >= self.config.max_candidates {
-            return Err(Error::TooManyCandidates(self.config.max_candidates));
-        }
+        let slot = if self.remote.len() >= self.config.max_candidates {
+            match self.free_remote_slot() {
+                Some(r) => Some(r),
+                None => return Err(Error::TooManyCandidates(self.config.max_candidates)),
+            }
+        } else {
+            None
+        };
         let mut candidate = candidate;
         if candidate.foundation.is_empty() {
             // Signalled candidates always carry one (RFC 8839 §5.1); one built in code may
             // not, and is then unfrozen on its own.
-            candidate.foundation = format!("~{}", self.remote.len());
+            candidate.foundation = format!("~{}", slot.unwrap_or(self.remote.len()));
         }
         debug!(
             "{}: remote {} candidate {}",
@@ -408,13 +485,9 @@ impl Agent {
             candidate.kind,
             Redacted(candidate.address)
         );
-        self.remote.push(Remote {
-            candidate,
-            generation: self.generation,
-        });
-        let r = self.remote.len() - 1;
+        let r = self.put_remote(slot, candidate);
         for l in 0..self.local.len() {
-            self.form_pair(l, r);
+            self.form_pair(now, l, r);
         }
         self.run(now);
         Ok(())
@@ -495,6 +568,8 @@ impl Agent {
         self.generation += 1;
         self.local_creds = new_local;
         self.remote_creds = None;
+        self.learned_prflx = 0;
+        self.local_gathering_done = false;
         self.set_gathering(GatheringState::Gathering);
         self.run(now);
         Ok(())
@@ -529,7 +604,7 @@ impl Agent {
 
     /// Closes the agent: no more checks, transmits or data; state `closed`.
     pub fn close(&mut self, now: Instant) {
-        self.clamp(now);
+        let now = self.clamp(now);
         if self.state == State::Closed {
             return;
         }
@@ -541,6 +616,12 @@ impl Agent {
         self.triggered.clear();
         self.selected = None;
         self.transmits.clear();
+        for t in &mut self.turns {
+            if t.relayed.is_some() {
+                // Release the allocation (a Refresh with lifetime 0); its answer is not awaited.
+                let _ = t.client.close(now);
+            }
+        }
         self.set_state(State::Closed);
     }
 
@@ -554,6 +635,20 @@ impl Agent {
         if self.state == State::Closed {
             return;
         }
+        if let Some(i) = self
+            .turns
+            .iter()
+            .position(|t| t.server == input.source && t.base == input.destination)
+        {
+            self.turns[i].client.handle_input(now, input);
+            self.drain_turn(now, i);
+        } else {
+            self.handle_datagram(now, input);
+        }
+        self.run(now);
+    }
+
+    fn handle_datagram(&mut self, now: Instant, input: Received) {
         match weft_stun::peek_class(&input.payload) {
             Some(Class::Request) => self.handle_request(now, &input),
             Some(Class::Success | Class::Error) => {
@@ -570,7 +665,6 @@ impl Agent {
             }
             None => self.handle_data(input),
         }
-        self.run(now);
     }
 
     /// Runs the timers due at `now`: check pacing and retransmissions, nomination, consent,
@@ -581,12 +675,34 @@ impl Agent {
             return;
         }
         self.checks.handle_timeout(now);
+        for i in 0..self.turns.len() {
+            self.turns[i].client.handle_timeout(now);
+            self.drain_turn(now, i);
+        }
         self.run(now);
     }
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.transmits.pop_front()
+        loop {
+            if let Some(t) = self.turns.iter_mut().find_map(|t| t.client.poll_transmit()) {
+                return Some(t);
+            }
+            let t = self.transmits.pop_front()?;
+            // What leaves a relayed candidate goes through its TURN client.
+            let Some(turn) = self
+                .turns
+                .iter_mut()
+                .find(|turn| turn.relayed == Some(t.source))
+            else {
+                return Some(t);
+            };
+            let now = self.now?;
+            if let Err(e) = turn.client.send(now, t.destination, &t.payload) {
+                debug!("{}: relayed datagram dropped: {e}", self.id);
+                self.stats.dropped += 1;
+            }
+        }
     }
 
     /// The next event.
@@ -600,6 +716,11 @@ impl Agent {
             return None;
         }
         let mut t = self.checks.poll_timeout();
+        for turn in &self.turns {
+            if let Some(x) = turn.client.poll_timeout() {
+                t = Some(t.map_or(x, |t| t.min(x)));
+            }
+        }
         let mut at = |x: Option<Instant>| {
             if let Some(x) = x {
                 t = Some(t.map_or(x, |t: Instant| t.min(x)));
@@ -832,11 +953,23 @@ impl Agent {
         // RFC 8445 §7.3.1.3: a source we do not know is a peer-reflexive remote candidate.
         let r = match self.find_remote(input.source, input.transport) {
             Some(r) => r,
+            None if self.learned_prflx >= self.config.max_peer_reflexive => {
+                // Two symmetric NATs answer every check from a fresh port; learning each
+                // one would go on forever. The check was answered; nothing more is learnt.
+                self.stats.dropped += 1;
+                return;
+            }
             None => {
-                if self.remote.len() >= self.config.max_candidates {
-                    self.stats.dropped += 1;
-                    return;
-                }
+                self.learned_prflx += 1;
+                let slot = if self.remote.len() >= self.config.max_candidates {
+                    let Some(r) = self.free_remote_slot() else {
+                        self.stats.dropped += 1;
+                        return;
+                    };
+                    Some(r)
+                } else {
+                    None
+                };
                 let mut c = Candidate::peer_reflexive(input.source, input.source, prio);
                 c.related_address = None;
                 c.transport = input.transport;
@@ -847,18 +980,14 @@ impl Agent {
                     self.id,
                     Redacted(input.source)
                 );
-                self.remote.push(Remote {
-                    candidate: c,
-                    generation: self.generation,
-                });
-                self.remote.len() - 1
+                self.put_remote(slot, c)
             }
         };
         // RFC 8445 §7.3.1.4: the pair the request arrived on.
         let p = match self.find_pair_by_addr(input.destination, input.source, input.transport, true)
         {
             Some(p) => p,
-            None => match self.push_pair(l, r) {
+            None => match self.push_pair(now, l, r) {
                 Some(p) => p,
                 None => return,
             },
@@ -1161,6 +1290,7 @@ impl Agent {
             if triggered {
                 self.triggered.retain(|&q| q != p);
             }
+            self.last_check_triggered = triggered;
             let nominate = self.nominating == Some(p);
             self.send_check(now, p, nominate);
             self.next_check_at = Some(now + self.config.ta);
@@ -1254,19 +1384,39 @@ impl Agent {
         if self.config.lite || self.remote_creds.is_none() {
             return None;
         }
-        let g = self.generation;
-        let current = |i: usize| self.pairs[i].generation == g && !self.pairs[i].retired;
-        if let Some(&p) = self.triggered.iter().find(|&&p| self.triggered_is_live(p)) {
+        let triggered = self
+            .triggered
+            .iter()
+            .copied()
+            .find(|&p| self.triggered_is_live(p));
+        if let Some(p) = triggered
+            && (self.nominating == Some(p) || !self.last_check_triggered)
+        {
             return Some((p, true));
         }
+        // Triggered and ordinary checks take turns, so that a stream of new peer-reflexive
+        // candidates (a symmetric NAT on each side) cannot starve the ordinary checklist.
+        match self.peek_ordinary() {
+            Some(p) => Some((p, false)),
+            None => triggered.map(|p| (p, true)),
+        }
+    }
+
+    fn peek_ordinary(&self) -> Option<usize> {
         if !self.ordinary_checks_allowed() {
             return None;
         }
+        let g = self.generation;
+        let current = |i: usize| self.pairs[i].generation == g && !self.pairs[i].retired;
         if let Some(p) = (0..self.pairs.len())
-            .filter(|&i| current(i) && self.pairs[i].state == PairState::Waiting)
+            .filter(|&i| {
+                current(i)
+                    && self.pairs[i].state == PairState::Waiting
+                    && !self.triggered.contains(&i)
+            })
             .max_by_key(|&i| self.pairs[i].priority)
         {
-            return Some((p, false));
+            return Some(p);
         }
         let busy: Vec<(&str, &str)> = (0..self.pairs.len())
             .filter(|&i| {
@@ -1278,11 +1428,10 @@ impl Agent {
             })
             .map(|i| self.pair_foundation(i))
             .collect();
-        let p = (0..self.pairs.len())
+        (0..self.pairs.len())
             .filter(|&i| current(i) && self.pairs[i].state == PairState::Frozen)
             .filter(|&i| !busy.contains(&self.pair_foundation(i)))
-            .max_by_key(|&i| self.pairs[i].priority)?;
-        Some((p, false))
+            .max_by_key(|&i| self.pairs[i].priority)
     }
 
     /// Whether a triggered-queue entry still needs its check.
@@ -1555,6 +1704,91 @@ impl Agent {
 
     // ----- helpers -----
 
+    fn drain_turn(&mut self, now: Instant, i: usize) {
+        while let Some(ev) = self.turns[i].client.poll_event() {
+            match ev {
+                weft_turn::Event::Allocated {
+                    relayed, mapped, ..
+                } => {
+                    let turn = &mut self.turns[i];
+                    turn.relayed = Some(relayed);
+                    turn.pending = false;
+                    let mapped = mapped.unwrap_or(turn.base);
+                    match self.add_local(now, Candidate::relayed(relayed, mapped)) {
+                        Ok(c) => self.events.push_back(Event::LocalCandidate(c)),
+                        Err(e) => debug!("{}: relayed candidate refused: {e}", self.id),
+                    }
+                    self.update_gathering();
+                }
+                weft_turn::Event::AllocationFailed { code, reason } => {
+                    let turn = &mut self.turns[i];
+                    info!("{}: allocation on {} failed: {code}", self.id, turn.url);
+                    let was_pending = std::mem::replace(&mut turn.pending, false);
+                    self.events.push_back(Event::CandidateError {
+                        url: turn.url.clone(),
+                        code,
+                        text: reason,
+                    });
+                    if !was_pending {
+                        // A lost allocation: its candidate's pairs can no longer work.
+                        if let Some(r) = turn.relayed.take() {
+                            for p in 0..self.pairs.len() {
+                                if self.local[self.pairs[p].local].base == r {
+                                    self.pairs[p].state = PairState::Failed;
+                                    self.pairs[p].valid = false;
+                                }
+                            }
+                        }
+                    }
+                    self.update_gathering();
+                }
+                weft_turn::Event::Data { peer, data } => {
+                    if let Some(relayed) = self.turns[i].relayed {
+                        self.handle_datagram(
+                            now,
+                            Received {
+                                source: peer,
+                                destination: relayed,
+                                transport: Transport::Udp,
+                                payload: data,
+                            },
+                        );
+                    }
+                }
+                other => trace!("{}: turn {other:?}", self.id),
+            }
+        }
+    }
+
+    /// Asks the TURN server behind a relayed local candidate to let `peer` in (RFC 8656 §9).
+    fn permit(&mut self, now: Instant, l: usize, peer: std::net::IpAddr) {
+        let base = self.local[l].base;
+        let Some(turn) = self.turns.iter_mut().find(|t| t.relayed == Some(base)) else {
+            return;
+        };
+        if turn.permitted.contains(&peer) {
+            return;
+        }
+        match turn.client.create_permission(now, peer) {
+            Ok(()) => turn.permitted.push(peer),
+            Err(e) => debug!("{}: permission not requested: {e}", self.id),
+        }
+    }
+
+    fn update_gathering(&mut self) {
+        let pending = self.turns.iter().any(|t| t.pending);
+        let g = if self.local_gathering_done && !pending {
+            GatheringState::Complete
+        } else if self.local.is_empty() && !pending && !self.local_gathering_done {
+            GatheringState::New
+        } else {
+            GatheringState::Gathering
+        };
+        if g != GatheringState::New {
+            self.set_gathering(g);
+        }
+    }
+
     fn select(&mut self, now: Instant, v: usize) {
         if self.selected == Some(v) {
             return;
@@ -1598,6 +1832,16 @@ impl Agent {
             self.old = None;
         }
         self.pairs[v].last_sent.get_or_insert(now);
+        let (base, peer) = (
+            self.local[self.pairs[v].local].base,
+            self.remote[self.pairs[v].remote].candidate.address,
+        );
+        if let Some(turn) = self.turns.iter_mut().find(|t| t.relayed == Some(base)) {
+            // RFC 8656 §12: a channel makes the relayed data 36 bytes per packet cheaper.
+            if let Err(e) = turn.client.bind_channel(now, peer) {
+                debug!("{}: no channel: {e}", self.id);
+            }
+        }
         self.selected = Some(v);
         self.consent_lost = false;
         self.consent_tx.retain(|_, t| t.pair == v);
@@ -1688,7 +1932,7 @@ impl Agent {
     /// RFC 8445 §6.1.2.2-§6.1.2.5: pairs local and remote candidates of the same component,
     /// transport and address family; a server-reflexive local candidate is replaced by its
     /// base, and a pair with the same base and remote as an existing one is redundant.
-    fn form_pair(&mut self, l: usize, r: usize) {
+    fn form_pair(&mut self, now: Instant, l: usize, r: usize) {
         if self.config.lite {
             return;
         }
@@ -1711,34 +1955,113 @@ impl Agent {
             }
             return;
         }
-        self.push_pair(l, r);
+        self.push_pair(now, l, r);
     }
 
-    fn push_pair(&mut self, l: usize, r: usize) -> Option<usize> {
+    fn push_pair(&mut self, now: Instant, l: usize, r: usize) -> Option<usize> {
+        if self.local[l].candidate.kind == CandidateKind::Relayed {
+            let ip = self.remote[r].candidate.address.ip();
+            self.permit(now, l, ip);
+        }
         let prio = self.compute_priority(l, r);
         let live = self
             .pairs
             .iter()
             .filter(|p| !p.retired && p.generation == self.generation)
             .count();
-        if live >= self.config.max_pairs {
-            // RFC 8445 §6.1.2.5: keep the highest-priority pairs.
-            let lowest = (0..self.pairs.len())
-                .filter(|&i| {
-                    let p = &self.pairs[i];
-                    !p.retired && p.generation == self.generation && p.state == PairState::Frozen
-                })
-                .min_by_key(|&i| self.pairs[i].priority)?;
-            if self.pairs[lowest].priority >= prio {
-                self.stats.pairs_pruned += 1;
-                return None;
-            }
-            self.pairs[lowest] = new_pair(l, r, prio, self.generation);
+        let protected = |i: usize| Some(i) == self.selected || Some(i) == self.nominating;
+        let slot = if live >= self.config.max_pairs {
+            // RFC 8445 §6.1.2.5: keep the highest-priority pairs. Failed pairs go first: a
+            // symmetric NAT on each side makes a new peer-reflexive candidate per check.
+            let current = |i: usize| {
+                let p = &self.pairs[i];
+                !p.retired && p.generation == self.generation && !protected(i)
+            };
+            let failed = (0..self.pairs.len())
+                .filter(|&i| current(i) && self.pairs[i].state == PairState::Failed)
+                .min_by_key(|&i| self.pairs[i].priority);
+            let frozen = (0..self.pairs.len())
+                .filter(|&i| current(i) && self.pairs[i].state == PairState::Frozen)
+                .min_by_key(|&i| self.pairs[i].priority)
+                .filter(|&i| self.pairs[i].priority < prio);
             self.stats.pairs_pruned += 1;
-            return Some(lowest);
+            Some(failed.or(frozen)?)
+        } else {
+            (0..self.pairs.len()).find(|&i| self.pairs[i].retired && !protected(i))
+        };
+        match slot {
+            Some(i) => {
+                self.recycle_pair(i);
+                self.pairs[i] = new_pair(l, r, prio, self.generation);
+                Some(i)
+            }
+            None => {
+                self.pairs.push(new_pair(l, r, prio, self.generation));
+                Some(self.pairs.len() - 1)
+            }
         }
-        self.pairs.push(new_pair(l, r, prio, self.generation));
-        Some(self.pairs.len() - 1)
+    }
+
+    /// Forgets everything that points at pair slot `i` before it is reused.
+    fn recycle_pair(&mut self, i: usize) {
+        self.pairs[i].retired = true;
+        let stale: Vec<TransactionId> = self
+            .transactions
+            .iter()
+            .filter(|(_, t)| t.pair == i)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in stale {
+            self.checks.cancel(id);
+            self.transactions.remove(&id);
+        }
+        self.consent_tx.retain(|_, t| t.pair != i);
+        self.triggered.retain(|&q| q != i);
+        for p in &mut self.pairs {
+            if p.valid_pair == Some(i) {
+                p.valid_pair = None;
+            }
+        }
+    }
+
+    /// A remote slot to reuse at the candidate limit: a peer-reflexive candidate of this
+    /// generation whose every pair failed. Its pairs are retired.
+    fn free_remote_slot(&mut self) -> Option<usize> {
+        let g = self.generation;
+        let r = (0..self.remote.len()).find(|&r| {
+            self.remote[r].generation == g
+                && self.remote[r].candidate.kind == CandidateKind::PeerReflexive
+                && self.pairs.iter().enumerate().all(|(i, p)| {
+                    p.remote != r
+                        || p.retired
+                        || (p.state == PairState::Failed
+                            && Some(i) != self.selected
+                            && Some(i) != self.nominating)
+                })
+        })?;
+        for i in 0..self.pairs.len() {
+            if self.pairs[i].remote == r && !self.pairs[i].retired {
+                self.recycle_pair(i);
+            }
+        }
+        Some(r)
+    }
+
+    fn put_remote(&mut self, slot: Option<usize>, candidate: Candidate) -> usize {
+        let remote = Remote {
+            candidate,
+            generation: self.generation,
+        };
+        match slot {
+            Some(r) => {
+                self.remote[r] = remote;
+                r
+            }
+            None => {
+                self.remote.push(remote);
+                self.remote.len() - 1
+            }
+        }
     }
 
     fn find_pair_by_addr(

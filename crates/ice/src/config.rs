@@ -1,5 +1,6 @@
 //! Settings of an [`Agent`](crate::Agent).
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::error::Error;
@@ -89,6 +90,33 @@ impl Credentials {
     }
 }
 
+/// A TURN server the agent allocates a relayed candidate on (RFC 8656 over UDP), given to
+/// [`Agent::add_turn_server`](crate::Agent::add_turn_server). The driver resolves the URI.
+#[derive(Clone, PartialEq, Eq)]
+pub struct TurnServer {
+    /// The URL as the application gave it (`turn:turn.example.org:3478`), for
+    /// [`Event::CandidateError`](crate::Event::CandidateError).
+    pub url: String,
+    /// The server's resolved address.
+    pub server: SocketAddr,
+    /// The local host candidate's address to reach it from (the relayed candidate's traffic
+    /// leaves from there).
+    pub local: SocketAddr,
+    /// The long-term username.
+    pub username: String,
+    /// The long-term password. Never logged.
+    pub password: String,
+}
+
+impl std::fmt::Debug for TurnServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TurnServer")
+            .field("url", &self.url)
+            .field("server", &weft_proto::Redacted(self.server))
+            .finish_non_exhaustive()
+    }
+}
+
 /// Settings of an [`Agent`](crate::Agent). Start from [`Config::new`] and change fields.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -127,6 +155,11 @@ pub struct Config {
     pub keepalive_interval: Duration,
     /// The most local and the most remote candidates (each).
     pub max_candidates: usize,
+    /// The most peer-reflexive remote candidates learnt from checks per ICE generation
+    /// (default 16). Between two address-and-port-dependent NATs every answer comes from a
+    /// new mapping, so learning never ends; past this limit checks from unknown addresses
+    /// are still answered but teach nothing.
+    pub max_peer_reflexive: usize,
     /// The most candidate pairs (RFC 8445 §6.1.2.5: 100 by default).
     pub max_pairs: usize,
     /// The most queued events and transmits; data beyond it is dropped and counted.
@@ -153,6 +186,7 @@ impl Config {
             consent_timeout: Duration::from_secs(30),
             keepalive_interval: Duration::from_secs(15),
             max_candidates: 100,
+            max_peer_reflexive: 16,
             max_pairs: 100,
             max_queue: 1024,
             rng_seed: None,

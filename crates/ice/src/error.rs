@@ -69,6 +69,9 @@ pub enum Error {
     /// A candidate string did not parse.
     #[error("candidate parse error")]
     Parse(#[from] ParseError),
+    /// A TURN client could not be created (bad credentials).
+    #[error("turn")]
+    Turn(#[from] weft_turn::Error),
     /// The STUN layer refused a message (a configuration value too long for its attribute).
     #[error("stun")]
     Stun(#[from] weft_stun::Error),

@@ -53,6 +53,18 @@ pub enum Event {
         /// The remote candidate.
         remote: Candidate,
     },
+    /// The agent made a local candidate the driver did not add (a relayed candidate from
+    /// a TURN server the agent runs): signal it to the peer.
+    LocalCandidate(Candidate),
+    /// A TURN server could not give a relayed candidate (W3C `icecandidateerror`).
+    CandidateError {
+        /// The server's URL, as given to [`Agent::add_turn_server`](crate::Agent::add_turn_server).
+        url: String,
+        /// The STUN error code, or 0 when the server did not answer.
+        code: u16,
+        /// The reason phrase.
+        text: String,
+    },
     /// A role conflict swapped the role (RFC 8445 §7.3.1.1, §7.2.5.1).
     RoleChanged(Role),
     /// A non-STUN datagram arrived on a candidate pair: DTLS, SRTP or TURN-free data for

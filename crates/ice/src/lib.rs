@@ -99,7 +99,7 @@ mod stats;
 
 pub use agent::{Agent, PairState, pair_priority};
 pub use candidate::{Candidate, CandidateKind, MAX_LOCAL_PREFERENCE, TcpType, priority};
-pub use config::{Config, Credentials, Role};
+pub use config::{Config, Credentials, Role, TurnServer};
 pub use error::{Error, ParseError, ParseErrorKind};
 pub use event::{Event, GatheringState, State};
 pub use stats::{PairStats, Stats};

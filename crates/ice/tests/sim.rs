@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use weft_ice::{
     Agent, Candidate, CandidateKind, Config, Credentials, Event, GatheringState, Role, State,
+    TurnServer,
 };
 use weft_proto::{Received, Transmit, Transport};
 use weft_stun::{ClientConfig, ClientEvent, Message, Server, ServerConfig};
@@ -27,6 +28,7 @@ struct Peer {
     /// Local end-of-candidates not yet signalled.
     eoc_pending: bool,
     data: Vec<Bytes>,
+    turn: Option<TurnServer>,
 }
 
 impl Peer {
@@ -43,11 +45,15 @@ impl Peer {
             outbox: Vec::new(),
             eoc_pending: false,
             data: Vec::new(),
+            turn: None,
         }
     }
 
     /// Starts gathering: the host candidate at once, server-reflexive through STUN.
     fn gather(&mut self, now: Instant) {
+        if let Some(t) = self.turn.clone() {
+            self.agent.add_turn_server(now, t).unwrap();
+        }
         let c = self
             .agent
             .add_local_candidate(now, Candidate::host(self.host))
@@ -66,13 +72,16 @@ impl Peer {
 
     fn finish_gathering(&mut self, now: Instant) {
         self.agent.end_of_local_candidates(now).unwrap();
-        self.eoc_pending = true;
+        self.drain(now);
     }
 
     fn drain(&mut self, now: Instant) {
         while let Some(e) = self.agent.poll_event() {
-            if let Event::Data(d) = &e {
-                self.data.push(d.payload.clone());
+            match &e {
+                Event::Data(d) => self.data.push(d.payload.clone()),
+                Event::LocalCandidate(c) => self.outbox.push(c.clone()),
+                Event::GatheringStateChanged(GatheringState::Complete) => self.eoc_pending = true,
+                _ => {}
             }
             self.events.push((now, e));
         }
@@ -858,4 +867,367 @@ fn restart_recovers_after_the_nat_mapping_changes() {
     let new_srflx = pb.agent.selected_pair().unwrap().1.address;
     assert_ne!(new_srflx, old_srflx, "the NAT gave a new mapping");
     assert_ne!(pa.agent.state(), State::Failed);
+}
+
+/// A minimal TURN server (RFC 8656 over UDP) for the tests: long-term authentication,
+/// allocations on the server's own IP, permissions, channels, Send and Data indications.
+struct TurnNode {
+    addr: SocketAddr,
+    auth: weft_stun::LongTermServer,
+    allocations: Vec<Allocation>,
+    next_port: u16,
+    out: std::collections::VecDeque<Transmit>,
+}
+
+struct Allocation {
+    client: SocketAddr,
+    relayed: SocketAddr,
+    permissions: Vec<IpAddr>,
+    channels: Vec<(u16, SocketAddr)>,
+}
+
+const TURN_USER: &str = "user";
+const TURN_PASS: &str = "pass";
+
+impl TurnNode {
+    fn new(addr: SocketAddr) -> Self {
+        TurnNode {
+            addr,
+            auth: weft_stun::LongTermServer::new(weft_stun::LongTermServerConfig {
+                rng_seed: Some([3; 32]),
+                ..Default::default()
+            }),
+            allocations: Vec::new(),
+            next_port: 50000,
+            out: Default::default(),
+        }
+    }
+
+    fn send(&mut self, from: SocketAddr, to: SocketAddr, payload: Vec<u8>) {
+        self.out
+            .push_back(Transmit::udp(from, to, Bytes::from(payload)));
+    }
+
+    fn handle_client(&mut self, now: Instant, input: Received) {
+        use weft_stun::{Attribute as A, Class, Integrity, Method};
+        let client = input.source;
+        if let Ok(cd) = weft_turn::ChannelData::decode(&input.payload) {
+            if let Some(a) = self.allocations.iter().find(|a| a.client == client)
+                && let Some(&(_, peer)) = a.channels.iter().find(|(n, _)| *n == cd.channel)
+            {
+                let relayed = a.relayed;
+                self.send(relayed, peer, cd.data.to_vec());
+            }
+            return;
+        }
+        let Ok(msg) = Message::decode(&input.payload) else {
+            return;
+        };
+        if msg.class == Class::Indication && msg.method == Method::SEND {
+            let peer = msg.attributes.iter().find_map(|a| match a {
+                A::XorPeerAddress(p) => Some(*p),
+                _ => None,
+            });
+            let data = msg.attributes.iter().find_map(|a| match a {
+                A::Data(d) => Some(d.to_vec()),
+                _ => None,
+            });
+            if let (Some(peer), Some(data), Some(a)) = (
+                peer,
+                data,
+                self.allocations.iter().find(|a| a.client == client),
+            ) && a.permissions.contains(&peer.ip())
+            {
+                let relayed = a.relayed;
+                self.send(relayed, peer, data);
+            }
+            return;
+        }
+        if msg.class != Class::Request {
+            return;
+        }
+        let key = match self
+            .auth
+            .check(now, client, &msg)
+            .and_then(|_| self.auth.verify(&msg, TURN_USER, TURN_PASS))
+        {
+            Ok(k) => k,
+            Err(challenge) => {
+                let mut out = Vec::new();
+                self.auth
+                    .write_challenge(now, client, &msg, challenge, &mut out)
+                    .unwrap();
+                self.send(self.addr, client, out);
+                return;
+            }
+        };
+        let mut resp = Message::new(Class::Success, msg.method, msg.transaction_id);
+        let peers: Vec<SocketAddr> = msg
+            .attributes
+            .iter()
+            .filter_map(|a| match a {
+                A::XorPeerAddress(p) => Some(*p),
+                _ => None,
+            })
+            .collect();
+        match msg.method {
+            Method::ALLOCATE => {
+                let relayed = match self.allocations.iter().find(|a| a.client == client) {
+                    Some(a) => a.relayed,
+                    None => {
+                        let relayed = SocketAddr::new(self.addr.ip(), self.next_port);
+                        self.next_port += 1;
+                        self.allocations.push(Allocation {
+                            client,
+                            relayed,
+                            permissions: Vec::new(),
+                            channels: Vec::new(),
+                        });
+                        relayed
+                    }
+                };
+                resp.push(A::XorRelayedAddress(relayed));
+                resp.push(A::XorMappedAddress(client));
+                resp.push(A::Lifetime(600));
+            }
+            Method::REFRESH => {
+                resp.push(A::Lifetime(600));
+            }
+            Method::CREATE_PERMISSION => {
+                if let Some(a) = self.allocations.iter_mut().find(|a| a.client == client) {
+                    a.permissions.extend(peers.iter().map(|p| p.ip()));
+                }
+            }
+            Method::CHANNEL_BIND => {
+                let n = msg.attributes.iter().find_map(|a| match a {
+                    A::ChannelNumber(n) => Some(*n),
+                    _ => None,
+                });
+                if let (Some(a), Some(n), Some(&p)) = (
+                    self.allocations.iter_mut().find(|a| a.client == client),
+                    n,
+                    peers.first(),
+                ) {
+                    a.channels.push((n, p));
+                    a.permissions.push(p.ip());
+                }
+            }
+            _ => return,
+        };
+        let bytes = resp.to_vec(Some(Integrity::Sha1(&key)), true).unwrap();
+        self.send(self.addr, client, bytes);
+    }
+}
+
+impl Node for TurnNode {
+    fn handle_input(&mut self, now: Instant, input: Received) {
+        if input.destination == self.addr {
+            return self.handle_client(now, input);
+        }
+        // A peer sending to a relayed address.
+        let Some(a) = self
+            .allocations
+            .iter()
+            .find(|a| a.relayed == input.destination)
+        else {
+            return;
+        };
+        if !a.permissions.contains(&input.source.ip()) {
+            return;
+        }
+        let client = a.client;
+        let bytes = match a.channels.iter().find(|(_, p)| *p == input.source) {
+            Some(&(channel, _)) => {
+                let mut out = Vec::new();
+                weft_turn::ChannelData {
+                    channel,
+                    data: &input.payload,
+                }
+                .encode(false, &mut out);
+                out
+            }
+            None => Message::new(
+                weft_stun::Class::Indication,
+                weft_stun::Method::DATA,
+                weft_stun::TransactionId::new([0; 12]),
+            )
+            .with(weft_stun::Attribute::XorPeerAddress(input.source))
+            .with(weft_stun::Attribute::Data(&input.payload))
+            .to_vec(None, true)
+            .unwrap(),
+        };
+        self.send(self.addr, client, bytes);
+    }
+    fn handle_timeout(&mut self, _now: Instant) {}
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.pop_front()
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+}
+
+fn turn_server(local: SocketAddr) -> TurnServer {
+    TurnServer {
+        url: "turn:203.0.113.2:3478".into(),
+        server: addr("203.0.113.2:3478"),
+        local,
+        username: TURN_USER.into(),
+        password: TURN_PASS.into(),
+    }
+}
+
+/// Like `natted`, with a TURN server next to the STUN server, used by both sides.
+fn natted_with_turn(
+    seed: u64,
+    nat_a: NatConfig,
+    nat_b: NatConfig,
+) -> (Simulator, NodeId, NodeId, NodeId) {
+    let mut sim = Simulator::with_fixed_seed(seed);
+    sim.set_default_link(LinkConfig::default().with_latency(Duration::from_millis(10)));
+    let server = addr("203.0.113.1:3478");
+    sim.add_node(server.ip(), StunNode(Server::new(ServerConfig::default())));
+    let turn = sim.add_node(ip("203.0.113.2"), TurnNode::new(addr("203.0.113.2:3478")));
+    let na = sim.add_nat(ip("198.51.100.1"), nat_a);
+    let nb = sim.add_nat(ip("198.51.100.2"), nat_b);
+    let ha = addr("10.0.1.2:5000");
+    let hb = addr("10.0.2.2:5000");
+    let mut pa = Peer::new(
+        Agent::new(config("aaaa", Role::Controlling, 1)).unwrap(),
+        ha,
+        Some(server),
+    );
+    let mut pb = Peer::new(
+        Agent::new(config("bbbb", Role::Controlled, 2)).unwrap(),
+        hb,
+        Some(server),
+    );
+    pa.turn = Some(turn_server(ha));
+    pb.turn = Some(turn_server(hb));
+    let a = sim.add_node_behind(na, ha.ip(), pa);
+    let b = sim.add_node_behind(nb, hb.ip(), pb);
+    exchange_credentials(&mut sim, a, b);
+    sim.with_node::<Peer, _>(a, |p, now| p.gather(now));
+    sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
+    (sim, a, b, turn)
+}
+
+#[test]
+fn nat_matrix_with_turn_connects_every_pair() {
+    use FilteringBehavior as F;
+    use MappingBehavior as M;
+    let maps = [
+        M::EndpointIndependent,
+        M::AddressDependent,
+        M::AddressAndPortDependent,
+    ];
+    let filters = [
+        F::EndpointIndependent,
+        F::AddressDependent,
+        F::AddressAndPortDependent,
+    ];
+    let kinds: Vec<(M, F)> = maps
+        .iter()
+        .flat_map(|&m| filters.iter().map(move |&f| (m, f)))
+        .collect();
+    let mut relayed = 0;
+    for (i, &ka) in kinds.iter().enumerate() {
+        for (j, &kb) in kinds.iter().enumerate() {
+            let (mut sim, a, b, _) = natted_with_turn(
+                1000 + (i * 9 + j) as u64,
+                NatConfig::new(ka.0, ka.1),
+                NatConfig::new(kb.0, kb.1),
+            );
+            if let Err(e) = run_until(&mut sim, a, b, Duration::from_secs(20), both_selected) {
+                for id in [a, b] {
+                    let p = sim.node::<Peer>(id);
+                    for st in p.agent.pair_stats() {
+                        println!(
+                            "{:?} {} {} -> {} {} {:?} valid {} req {} resp {}",
+                            id,
+                            st.local.kind,
+                            st.local.address,
+                            st.remote.kind,
+                            st.remote.address,
+                            st.state,
+                            st.valid,
+                            st.requests_sent,
+                            st.responses_received
+                        );
+                    }
+                    println!("{:?} {:?}", p.agent.state(), p.agent.stats());
+                }
+                panic!("{ka:?} / {kb:?}: {e}");
+            }
+            // Let a late nomination settle before reading the selected pair.
+            sim.run_for(Duration::from_secs(2)).unwrap();
+            let (pa, pb) = (sim.node::<Peer>(a), sim.node::<Peer>(b));
+            let (al, ar) = pa.agent.selected_pair().unwrap();
+            let (bl, br) = pb.agent.selected_pair().unwrap();
+            let via_relay = [al.kind, ar.kind].contains(&CandidateKind::Relayed);
+            assert_eq!(
+                via_relay,
+                [bl.kind, br.kind].contains(&CandidateKind::Relayed),
+                "{ka:?} / {kb:?}"
+            );
+            assert_eq!(via_relay, !direct_possible(ka, kb), "{ka:?} / {kb:?}");
+            relayed += usize::from(via_relay);
+            // Data flows both ways on whatever was selected.
+            sim.with_node::<Peer, _>(a, |p, now| {
+                p.agent.send(now, Bytes::from_static(b"a->b")).unwrap()
+            });
+            sim.with_node::<Peer, _>(b, |p, now| {
+                p.agent.send(now, Bytes::from_static(b"b->a")).unwrap()
+            });
+            sim.run_for(Duration::from_millis(500)).unwrap();
+            assert!(
+                sim.node::<Peer>(b)
+                    .data
+                    .contains(&Bytes::from_static(b"a->b")),
+                "{ka:?} / {kb:?}"
+            );
+            assert!(
+                sim.node::<Peer>(a)
+                    .data
+                    .contains(&Bytes::from_static(b"b->a")),
+                "{ka:?} / {kb:?}"
+            );
+        }
+    }
+    println!("with TURN: 81 of 81 connect, {relayed} through the relay");
+}
+
+#[test]
+fn turn_failure_is_a_candidate_error_and_gathering_still_completes() {
+    let (mut sim, a, _b) = public_pair(13, Duration::from_millis(10));
+    sim.add_node(ip("203.0.113.2"), TurnNode::new(addr("203.0.113.2:3478")));
+    let host = sim.node::<Peer>(a).host;
+    sim.with_node::<Peer, _>(a, |p, now| {
+        let mut t = turn_server(host);
+        t.password = "wrong".into();
+        p.agent.add_turn_server(now, t).unwrap();
+        p.agent
+            .add_local_candidate(now, Candidate::host(host))
+            .unwrap();
+        p.finish_gathering(now);
+    });
+    assert_eq!(
+        sim.node::<Peer>(a).agent.gathering_state(),
+        GatheringState::Gathering
+    );
+    sim.run_until(
+        |sim| sim.node::<Peer>(a).agent.gathering_state() == GatheringState::Complete,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let err = sim
+        .node::<Peer>(a)
+        .events
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::CandidateError { url, code, .. } => Some((url.clone(), *code)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(err, ("turn:203.0.113.2:3478".to_string(), 401));
 }
