@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use weft_ice::{Agent, Candidate, Config, Credentials, Role};
+use weft_ice::{Agent, Candidate, Config, Credentials, Role, TurnServer};
 use weft_proto::{Received, Transport};
 use weft_stun::{
     Attribute, Class, ErrorCode, Integrity, IntegrityKey, Message, Method, TransactionId,
@@ -30,25 +30,46 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let local: SocketAddr = "192.0.2.1:5000".parse().unwrap();
-    let peers: [SocketAddr; 4] = [
+    let turn: SocketAddr = "203.0.113.2:3478".parse().unwrap();
+    let peers: [SocketAddr; 5] = [
         "192.0.2.2:6000".parse().unwrap(),
         "192.0.2.2:6001".parse().unwrap(),
         "198.51.100.9:7000".parse().unwrap(),
         "[2001:db8::2]:6000".parse().unwrap(),
+        turn,
     ];
-    let role = if flags & 1 == 0 { Role::Controlling } else { Role::Controlled };
+    let role = if flags & 1 == 0 {
+        Role::Controlling
+    } else {
+        Role::Controlled
+    };
     let mut config = Config::new(Credentials::new("locl", LOCAL_PWD).unwrap(), role);
     config.lite = flags & 2 != 0;
     config.rng_seed = Some([flags; 32]);
     config.max_candidates = 8;
     config.max_pairs = 8;
     let mut agent = Agent::new(config).unwrap();
-    agent.add_local_candidate(now, Candidate::host(local)).unwrap();
+    agent
+        .add_local_candidate(now, Candidate::host(local))
+        .unwrap();
     agent
         .set_remote_credentials(now, Credentials::new("remo", REMOTE_PWD).unwrap())
         .unwrap();
     if flags & 4 != 0 {
         let _ = agent.add_remote_candidate(now, Candidate::host(peers[0]));
+    }
+    if flags & 8 != 0 {
+        // Datagrams from the TURN server's address go to the agent's TURN client.
+        let _ = agent.add_turn_server(
+            now,
+            TurnServer {
+                url: "turn:203.0.113.2".into(),
+                server: turn,
+                local,
+                username: "user".into(),
+                password: "pass".into(),
+            },
+        );
     }
     let local_key = IntegrityKey::short_term(LOCAL_PWD).unwrap();
     let remote_key = IntegrityKey::short_term(REMOTE_PWD).unwrap();
@@ -79,8 +100,7 @@ fuzz_target!(|data: &[u8]| {
                     2 => Class::Error,
                     _ => Class::Indication,
                 };
-                let answered = (!sent.is_empty())
-                    .then(|| sent[usize::from(byte(1)) % sent.len()]);
+                let answered = (!sent.is_empty()).then(|| sent[usize::from(byte(1)) % sent.len()]);
                 let (tid, source) = match (class, answered) {
                     (Class::Success | Class::Error, Some((tid, _, to))) if byte(2) & 1 == 0 => {
                         (tid, to)
@@ -115,7 +135,10 @@ fuzz_target!(|data: &[u8]| {
                 }
                 if bits & 32 != 0 {
                     let port = u16::from_be_bytes([byte(10), byte(11)]);
-                    m.push(Attribute::XorMappedAddress(SocketAddr::new(local.ip(), port)));
+                    m.push(Attribute::XorMappedAddress(SocketAddr::new(
+                        local.ip(),
+                        port,
+                    )));
                 }
                 if class == Class::Error {
                     m.push(Attribute::ErrorCode(if bits & 64 != 0 {
@@ -124,7 +147,11 @@ fuzz_target!(|data: &[u8]| {
                         ErrorCode::BAD_REQUEST
                     }));
                 }
-                let key = if class == Class::Request { &local_key } else { &remote_key };
+                let key = if class == Class::Request {
+                    &local_key
+                } else {
+                    &remote_key
+                };
                 let integrity = (bits & 128 == 0).then_some(Integrity::Sha1(key));
                 if let Ok(bytes) = m.to_vec(integrity, op % 5 == 2) {
                     agent.handle_input(
@@ -143,7 +170,11 @@ fuzz_target!(|data: &[u8]| {
                     0 => {
                         let port = u16::from_be_bytes([byte(1), byte(2)]);
                         let addr = SocketAddr::new(peer.ip(), port);
-                        agent.add_remote_candidate(now, Candidate::host(addr))
+                        let mut c = Candidate::host(addr);
+                        if byte(3) & 1 != 0 {
+                            c.kind = weft_ice::CandidateKind::Relayed;
+                        }
+                        agent.add_remote_candidate(now, c)
                     }
                     1 => agent.send(now, Bytes::copy_from_slice(rest)),
                     2 => agent.end_of_remote_candidates(now),

@@ -505,7 +505,8 @@ impl Agent {
 
     /// Restarts ICE (RFC 8445 §9) with new local credentials: the checklist and the remote
     /// candidates are dropped and gathering goes back to `gathering` (local candidates other
-    /// than peer-reflexive ones are kept; the driver adds fresh ones and calls
+    /// than peer-reflexive ones are kept, TURN allocations included: signal them again from
+    /// [`Agent::local_candidates`]; the driver adds fresh ones and calls
     /// [`Agent::end_of_local_candidates`] again). The selected pair, if any, keeps carrying
     /// data and consent with the old credentials until a pair of the new generation is
     /// selected. Set the new remote credentials with [`Agent::set_remote_credentials`].
@@ -2252,6 +2253,8 @@ fn os_seed() -> [u8; 32] {
 }
 
 #[cfg(test)]
+// Tests pick an arbitrary origin for the time they pass in.
+#[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
 

@@ -63,20 +63,30 @@
 //! | RFC 8838 | trickle: candidates and credentials in any order, end-of-candidates | |
 //! | RFC 7675 | consent freshness: randomised 4-6 s checks, expiry after 30 s | `disconnected` after missed responses |
 //! | RFC 8839 | the `candidate` attribute, through `weft-sdp` | `ufrag` extension honoured |
+//! | RFC 8656 | relayed candidates: allocation, permissions, channel to the selected peer | UDP to the server |
 //! | W3C webrtc-pc | `RTCIceGatheringState`, `RTCIceTransportState` meanings, selected pair change, pair stats | |
 //!
 //! USE-CANDIDATE is accepted the way browsers send it: on a check of a pair that already
 //! succeeded, on one still in flight (the pair is selected when its check succeeds), and
 //! again on another pair later (renomination: the latest nomination wins).
 //!
-//! Not here: gathering itself (interfaces, STUN and TURN clients live in the driver: the
-//! agent takes relayed candidates and treats the relayed address as a base, see
-//! [`Agent::add_local_candidate`]), `icecandidateerror` (the driver's, since it runs the
-//! TURN clients), mDNS name generation and resolution (the driver resolves `.local` names
+//! Relayed candidates come from TURN servers the agent runs itself
+//! ([`Agent::add_turn_server`], RFC 8656 over UDP through `weft-turn`): it allocates, reports
+//! the relayed candidate with [`Event::LocalCandidate`] (or the failure with
+//! [`Event::CandidateError`], W3C `icecandidateerror`), installs permissions for the peers it
+//! checks, binds a channel to the selected peer, and wraps and unwraps the relayed traffic,
+//! so the driver only moves datagrams. A relayed candidate added by the driver with
+//! [`Agent::add_local_candidate`] also works: the agent then sends from the relayed address
+//! and the driver's own TURN client must wrap it.
+//!
+//! Not here: gathering host and server-reflexive candidates (interfaces and STUN servers are
+//! the driver's), mDNS name generation and resolution (the driver resolves `.local` names
 //! before [`Agent::add_remote_candidate`]; [`ParseErrorKind::UnresolvedAddress`] flags them),
-//! ICE-TCP (TCP candidates are parsed and kept, `tcptype` included, but not paired), several
-//! components, aggressive nomination (deprecated by RFC 8445), and renomination sent by the
-//! controlling side (it nominates once per generation). A lite agent sends no consent checks.
+//! ICE-TCP (TCP candidates are parsed and kept, `tcptype` included, but not paired), TURN
+//! over TCP or TLS, several components, aggressive nomination (deprecated by RFC 8445), and
+//! renomination sent by the controlling side (it nominates once per generation). A lite agent
+//! sends no consent checks. Between two address-and-port-dependent NATs the agent stops
+//! learning peer-reflexive candidates after [`Config::max_peer_reflexive`].
 //!
 //! # Invariants
 //!
