@@ -1284,6 +1284,9 @@ impl Agent {
             return;
         }
         self.drain_checks(now);
+        // Consent first: losing it changes what may be checked below.
+        self.run_consent(now);
+        self.run_keepalive(now);
         self.maybe_nominate(now);
         if self.next_check_at.is_none_or(|t| t <= now)
             && let Some((p, triggered)) = self.peek_check()
@@ -1304,8 +1307,6 @@ impl Agent {
             .collect();
         self.triggered = live.into();
         self.drain_checks(now);
-        self.run_consent(now);
-        self.run_keepalive(now);
         self.update_state();
     }
 
@@ -1474,6 +1475,7 @@ impl Agent {
             Ok(b) => b,
             Err(e) => {
                 log::warn!("{}: cannot encode a check: {e}", self.id);
+                self.pairs[p].state = PairState::Failed;
                 return;
             }
         };
@@ -2595,6 +2597,40 @@ mod tests {
         // Calling it again at the same time is a no-op.
         a.handle_timeout(now + Duration::from_millis(50));
         assert!(transmits(&mut a).is_empty());
+    }
+
+    #[test]
+    fn consent_expiry_leaves_no_timer_in_the_past() {
+        // Found by the ice_agent fuzz target: losing consent re-enabled ordinary checks after
+        // the pacing step had run, so poll_timeout pointed into the past.
+        let (mut a, mut now) = agent(Role::Controlled);
+        a.add_remote_candidate(now, Candidate::host(remote(6000)))
+            .unwrap();
+        let ours = transmits(&mut a);
+        a.handle_input(
+            now,
+            check(
+                remote(6000),
+                &[Attribute::IceControlling(9), Attribute::UseCandidate],
+                1,
+            ),
+        );
+        a.handle_input(now, answer(&ours[0]));
+        assert!(a.selected_pair().is_some());
+        // A candidate trickled after selection stays unchecked while the pair is selected.
+        a.add_remote_candidate(now, Candidate::host(remote(7000)))
+            .unwrap();
+        for _ in 0..3 {
+            now += Duration::from_millis(12_500);
+            if a.poll_timeout().is_some_and(|t| t <= now) {
+                a.handle_timeout(now);
+            }
+            transmits(&mut a);
+            if let Some(t) = a.poll_timeout() {
+                assert!(t > now, "timer {:?} in the past", now - t);
+            }
+        }
+        assert_eq!(a.state(), State::Failed);
     }
 
     #[test]
