@@ -1559,14 +1559,13 @@ impl Agent {
             } else {
                 self.old.clone().and_then(|(l, r)| r.map(|r| (r, l)))
             };
-            if let Some((remote, local)) = creds
-                && let Some(id) = self.send_consent(now, s, &remote, &local)
-            {
+            let sent = creds.and_then(|(remote, local)| self.send_consent(now, s, &remote, &local));
+            if let Some(id) = sent {
                 c.outstanding = Some((id, now + self.config.consent_response_timeout));
-                // RFC 7675 §5.1: the interval is randomised to 0.8-1.2 times the base.
-                let jitter = 0.8 + 0.4 * (self.rng.next_u32() as f64 / u32::MAX as f64);
-                c.next_send = now + self.config.consent_interval.mul_f64(jitter);
             }
+            // RFC 7675 §5.1: the interval is randomised to 0.8-1.2 times the base.
+            let jitter = 0.8 + 0.4 * (self.rng.next_u32() as f64 / u32::MAX as f64);
+            c.next_send = now + self.config.consent_interval.mul_f64(jitter);
         }
         self.pairs[s].consent = Some(c);
     }
