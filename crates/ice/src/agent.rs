@@ -100,6 +100,8 @@ struct Turn {
     base: SocketAddr,
     relayed: Option<SocketAddr>,
     pending: bool,
+    /// The allocation was lost: what its relayed candidate would send is dropped.
+    lost: bool,
     permitted: Vec<std::net::IpAddr>,
 }
 
@@ -422,6 +424,7 @@ impl Agent {
             base: server.local,
             relayed: None,
             pending: true,
+            lost: false,
             permitted: Vec::new(),
         });
         self.update_gathering();
@@ -544,6 +547,7 @@ impl Agent {
             let mut p = self.pairs[s].clone();
             new_remote.push(self.remote[p.remote].clone());
             p.remote = 0;
+            // The selected pair's local candidate was kept just above, whatever its type.
             p.local = local_map[&p.local];
             p.valid_pair = Some(0);
             p.tx = None;
@@ -699,6 +703,10 @@ impl Agent {
                 return Some(t);
             };
             let now = self.now?;
+            if turn.lost {
+                self.stats.dropped += 1;
+                continue;
+            }
             if let Err(e) = turn.client.send(now, t.destination, &t.payload) {
                 debug!("{}: relayed datagram dropped: {e}", self.id);
                 self.stats.dropped += 1;
@@ -1733,7 +1741,8 @@ impl Agent {
                     });
                     if !was_pending {
                         // A lost allocation: its candidate's pairs can no longer work.
-                        if let Some(r) = turn.relayed.take() {
+                        turn.lost = true;
+                        if let Some(r) = turn.relayed {
                             for p in 0..self.pairs.len() {
                                 if self.local[self.pairs[p].local].base == r {
                                     self.pairs[p].state = PairState::Failed;
