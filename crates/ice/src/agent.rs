@@ -2233,6 +2233,9 @@ fn check_candidate(c: &Candidate) -> Result<(), Error> {
     if c.component == 0 || c.component > 256 {
         return Err(Error::BadCandidate("component must be 1-256"));
     }
+    if !c.foundation.is_empty() && !crate::candidate::is_foundation(&c.foundation) {
+        return Err(Error::BadCandidate("a foundation is 1-32 ice-chars"));
+    }
     if c.transport == Transport::Tls {
         return Err(Error::BadCandidate("candidates are udp or tcp"));
     }

@@ -234,6 +234,9 @@ impl TryFrom<&weft_sdp::Candidate> for Candidate {
         if c.component == 0 || c.component > 256 {
             return err(ParseErrorKind::BadComponent);
         }
+        if !is_foundation(&c.foundation) {
+            return err(ParseErrorKind::BadFoundation);
+        }
         Ok(Candidate {
             foundation: c.foundation.clone(),
             component: c.component,
@@ -246,6 +249,13 @@ impl TryFrom<&weft_sdp::Candidate> for Candidate {
             ufrag: c.ufrag.clone(),
         })
     }
+}
+
+/// RFC 8839 §5.1: a foundation is 1 to 32 ice-chars (ALPHA / DIGIT / "+" / "/").
+pub(crate) fn is_foundation(s: &str) -> bool {
+    (1..=32).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
 }
 
 /// Parses `candidate:...`, `a=candidate:...` or the bare attribute value.
@@ -332,6 +342,15 @@ mod tests {
         assert_eq!(
             "garbage".parse::<Candidate>().unwrap_err().kind,
             ParseErrorKind::Syntax
+        );
+        // Found by the ice_candidate fuzz target: a foundation that is not ice-chars (here
+        // one left by a doubled prefix) would not survive writing and parsing again.
+        assert_eq!(
+            "candidate:candidate:1 1 udp 1 192.0.2.1 1 typ host"
+                .parse::<Candidate>()
+                .unwrap_err()
+                .kind,
+            ParseErrorKind::BadFoundation
         );
     }
 

@@ -18,6 +18,8 @@ pub enum ParseErrorKind {
     IncompleteRelatedAddress,
     /// The component id is 0 or above 256.
     BadComponent,
+    /// The foundation is not 1 to 32 ice-chars.
+    BadFoundation,
 }
 
 /// A candidate parsing failure: what went wrong and where.
