@@ -1204,12 +1204,9 @@ impl Agent {
                 .position(|q| q.local == valid_local && q.remote == r && !q.retired)
             {
                 Some(v) => v,
-                None => {
-                    let prio = self.compute_priority(valid_local, r);
-                    self.pairs
-                        .push(new_pair(valid_local, r, prio, self.generation));
-                    self.pairs.len() - 1
-                }
+                // At the pair limit with nothing to evict, the checked pair stands in for
+                // the valid pair: both send from the same base to the same remote.
+                None => self.push_pair(now, valid_local, r).unwrap_or(p),
             }
         };
         trace!("{}: check succeeded", self.id);
