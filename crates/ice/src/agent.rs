@@ -784,9 +784,13 @@ impl Agent {
         self.local.iter().map(|l| &l.candidate)
     }
 
-    /// The remote candidates, including peer-reflexive ones learnt from checks.
+    /// The remote candidates of the current ICE generation, including peer-reflexive ones
+    /// learnt from checks.
     pub fn remote_candidates(&self) -> impl Iterator<Item = &Candidate> {
-        self.remote.iter().map(|r| &r.candidate)
+        self.remote
+            .iter()
+            .filter(|r| r.generation == self.generation)
+            .map(|r| &r.candidate)
     }
 
     /// The selected pair as (local, remote) candidates.
