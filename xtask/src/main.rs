@@ -396,6 +396,7 @@ fn bench(rest: &[&str]) -> Result<()> {
             "weft-sdp".into(),
             "weft-sctp".into(),
             "weft-rtcp".into(),
+            "weft-ice".into(),
         ]
     } else {
         rest.iter().map(|s| s.to_string()).collect()

@@ -1,0 +1,1233 @@
+//! ICE agents driven through the simulated network: connection time, loss, role conflicts,
+//! ICE-lite, trickle, consent, restarts and the RFC 4787 NAT matrix.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use weft_ice::{
+    Agent, Candidate, CandidateKind, Config, Credentials, Event, GatheringState, Role, State,
+    TurnServer,
+};
+use weft_proto::{Received, Transmit, Transport};
+use weft_stun::{ClientConfig, ClientEvent, Message, Server, ServerConfig};
+use weft_testkit::{
+    FilteringBehavior, LinkConfig, MappingBehavior, NatConfig, Node, NodeId, Simulator,
+};
+
+/// One endpoint: an ICE agent plus the driver's part (a STUN client for server-reflexive
+/// gathering), recording every event with its virtual time.
+struct Peer {
+    agent: Agent,
+    host: SocketAddr,
+    stun: weft_stun::Client,
+    stun_server: Option<SocketAddr>,
+    events: Vec<(Instant, Event)>,
+    /// Local candidates not yet signalled to the other side.
+    outbox: Vec<Candidate>,
+    /// Local end-of-candidates not yet signalled.
+    eoc_pending: bool,
+    data: Vec<Bytes>,
+    turn: Option<TurnServer>,
+}
+
+impl Peer {
+    fn new(agent: Agent, host: SocketAddr, stun_server: Option<SocketAddr>) -> Self {
+        Peer {
+            agent,
+            host,
+            stun: weft_stun::Client::new(ClientConfig {
+                rng_seed: Some([9; 32]),
+                ..ClientConfig::default()
+            }),
+            stun_server,
+            events: Vec::new(),
+            outbox: Vec::new(),
+            eoc_pending: false,
+            data: Vec::new(),
+            turn: None,
+        }
+    }
+
+    /// Starts gathering: the host candidate at once, server-reflexive through STUN.
+    fn gather(&mut self, now: Instant) {
+        if let Some(t) = self.turn.clone() {
+            self.agent.add_turn_server(now, t).unwrap();
+        }
+        let c = self
+            .agent
+            .add_local_candidate(now, Candidate::host(self.host))
+            .unwrap();
+        self.outbox.push(c);
+        match self.stun_server {
+            Some(s) => {
+                self.stun
+                    .binding_request(now, self.host, s, Transport::Udp)
+                    .unwrap();
+            }
+            None => self.finish_gathering(now),
+        }
+        self.drain(now);
+    }
+
+    fn finish_gathering(&mut self, now: Instant) {
+        self.agent.end_of_local_candidates(now).unwrap();
+        self.drain(now);
+    }
+
+    fn drain(&mut self, now: Instant) {
+        while let Some(e) = self.agent.poll_event() {
+            match &e {
+                Event::Data(d) => self.data.push(d.payload.clone()),
+                Event::LocalCandidate(c) => self.outbox.push(c.clone()),
+                Event::GatheringStateChanged(GatheringState::Complete) => self.eoc_pending = true,
+                _ => {}
+            }
+            self.events.push((now, e));
+        }
+    }
+
+    fn stun_events(&mut self, now: Instant) {
+        while let Some(e) = self.stun.poll_event() {
+            match e {
+                ClientEvent::Response { payload, .. } => {
+                    let mapped = Message::decode(&payload).unwrap().mapped_address().unwrap();
+                    let c = self
+                        .agent
+                        .add_local_candidate(now, Candidate::server_reflexive(mapped, self.host))
+                        .unwrap();
+                    if c.kind == CandidateKind::ServerReflexive {
+                        self.outbox.push(c);
+                    }
+                    self.finish_gathering(now);
+                }
+                ClientEvent::TimedOut { .. } => self.finish_gathering(now),
+                _ => {}
+            }
+        }
+    }
+
+    fn first(&self, f: impl Fn(&Event) -> bool) -> Option<Instant> {
+        self.events.iter().find(|(_, e)| f(e)).map(|(t, _)| *t)
+    }
+
+    fn state_at(&self, s: State) -> Option<Instant> {
+        self.first(|e| *e == Event::StateChanged(s))
+    }
+}
+
+impl Node for Peer {
+    fn handle_input(&mut self, now: Instant, input: Received) {
+        if Some(input.source) == self.stun_server {
+            self.stun.handle_input(now, input);
+            self.stun_events(now);
+        } else {
+            self.agent.handle_input(now, input);
+        }
+        self.drain(now);
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        self.stun.handle_timeout(now);
+        self.stun_events(now);
+        self.agent.handle_timeout(now);
+        self.drain(now);
+    }
+
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.stun
+            .poll_transmit()
+            .or_else(|| self.agent.poll_transmit())
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        [self.stun.poll_timeout(), self.agent.poll_timeout()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+}
+
+/// A STUN binding server on the public side.
+struct StunNode(Server);
+
+impl Node for StunNode {
+    fn handle_input(&mut self, now: Instant, input: Received) {
+        self.0.handle_input(now, input);
+    }
+    fn handle_timeout(&mut self, _now: Instant) {}
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.0.poll_transmit()
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+}
+
+const PWD: &str = "0123456789abcdefghijklmnop";
+
+fn creds(ufrag: &str) -> Credentials {
+    Credentials::new(ufrag, PWD).unwrap()
+}
+
+fn config(ufrag: &str, role: Role, seed: u8) -> Config {
+    let mut c = Config::new(creds(ufrag), role);
+    c.rng_seed = Some([seed; 32]);
+    c
+}
+
+fn addr(s: &str) -> SocketAddr {
+    s.parse().unwrap()
+}
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// Moves candidates and end-of-candidates from `from` to `to`, through their string form.
+fn signal(sim: &mut Simulator, from: NodeId, to: NodeId) {
+    let (cands, eoc) = sim.with_node::<Peer, _>(from, |p, _| {
+        (
+            std::mem::take(&mut p.outbox),
+            std::mem::replace(&mut p.eoc_pending, false),
+        )
+    });
+    if cands.is_empty() && !eoc {
+        return;
+    }
+    sim.with_node::<Peer, _>(to, |p, now| {
+        for c in cands {
+            let text = format!("candidate:{c}");
+            p.agent
+                .add_remote_candidate(now, text.parse().unwrap())
+                .unwrap();
+        }
+        if eoc {
+            p.agent.end_of_remote_candidates(now).unwrap();
+        }
+        p.drain(now);
+    });
+}
+
+fn exchange_credentials(sim: &mut Simulator, a: NodeId, b: NodeId) {
+    let ca = sim.node::<Peer>(a).agent.local_credentials().clone();
+    let cb = sim.node::<Peer>(b).agent.local_credentials().clone();
+    sim.with_node::<Peer, _>(a, |p, now| {
+        p.agent.set_remote_credentials(now, cb).unwrap();
+        p.drain(now);
+    });
+    sim.with_node::<Peer, _>(b, |p, now| {
+        p.agent.set_remote_credentials(now, ca).unwrap();
+        p.drain(now);
+    });
+}
+
+fn run_until(
+    sim: &mut Simulator,
+    a: NodeId,
+    b: NodeId,
+    budget: Duration,
+    mut done: impl FnMut(&Peer, &Peer) -> bool,
+) -> Result<(), weft_testkit::SimError> {
+    sim.run_until(
+        |sim| {
+            signal(sim, a, b);
+            signal(sim, b, a);
+            done(sim.node::<Peer>(a), sim.node::<Peer>(b))
+        },
+        budget,
+    )
+}
+
+fn both_selected(a: &Peer, b: &Peer) -> bool {
+    a.agent.selected_pair().is_some() && b.agent.selected_pair().is_some()
+}
+
+/// The selected pairs of both sides describe the same path.
+fn assert_same_path(a: &Peer, b: &Peer) {
+    let (al, ar) = a.agent.selected_pair().unwrap();
+    let (bl, br) = b.agent.selected_pair().unwrap();
+    assert_eq!(al.base(), Some(a.host));
+    assert_eq!(bl.base(), Some(b.host));
+    assert_eq!(ar.address, bl.address, "a sends to what b's local is");
+    assert_eq!(br.address, al.address, "b sends to what a's local is");
+}
+
+/// Two public hosts, 20 ms apart.
+fn public_pair(seed: u64, latency: Duration) -> (Simulator, NodeId, NodeId) {
+    let mut sim = Simulator::with_seed(seed);
+    sim.set_default_link(LinkConfig::default().with_latency(latency));
+    let a = Agent::new(config("aaaa", Role::Controlling, 1)).unwrap();
+    let b = Agent::new(config("bbbb", Role::Controlled, 2)).unwrap();
+    let a = sim.add_node(ip("192.0.2.1"), Peer::new(a, addr("192.0.2.1:5000"), None));
+    let b = sim.add_node(ip("192.0.2.2"), Peer::new(b, addr("192.0.2.2:6000"), None));
+    (sim, a, b)
+}
+
+#[test]
+fn connects_one_round_trip_after_candidates_are_exchanged() {
+    let latency = Duration::from_millis(20);
+    let (mut sim, a, b) = public_pair(1, latency);
+    exchange_credentials(&mut sim, a, b);
+    let t0 = sim.now();
+    sim.with_node::<Peer, _>(a, |p, now| p.gather(now));
+    sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
+    run_until(&mut sim, a, b, Duration::from_secs(5), both_selected).unwrap();
+    let (pa, pb) = (sim.node::<Peer>(a), sim.node::<Peer>(b));
+    assert_same_path(pa, pb);
+    let connected_a = pa.state_at(State::Connected).unwrap() - t0;
+    let connected_b = pb.state_at(State::Connected).unwrap() - t0;
+    let sel = |p: &Peer| {
+        p.first(|e| matches!(e, Event::SelectedPairChanged { .. }))
+            .unwrap()
+            - t0
+    };
+    println!(
+        "time to connected: a {connected_a:?}, b {connected_b:?}; selected: a {:?}, b {:?}",
+        sel(pa),
+        sel(pb)
+    );
+    // Both sides check at once: each has a valid pair when its first response is back.
+    assert_eq!(connected_a, 2 * latency);
+    assert_eq!(connected_b, 2 * latency);
+    // The nomination waits for its Ta slot (50 ms after the first check), then one more
+    // round trip.
+    assert_eq!(sel(pb), Duration::from_millis(50) + latency);
+    assert_eq!(sel(pa), Duration::from_millis(50) + 2 * latency);
+    for p in [pa, pb] {
+        let (l, r) = p.agent.selected_pair().unwrap();
+        assert_eq!((l.kind, r.kind), (CandidateKind::Host, CandidateKind::Host));
+        assert_eq!(p.agent.state(), State::Completed);
+        assert_eq!(p.agent.gathering_state(), GatheringState::Complete);
+    }
+
+    // Data flows both ways on the selected pair and comes out as events.
+    sim.with_node::<Peer, _>(a, |p, now| {
+        p.agent.send(now, Bytes::from_static(b"hello b")).unwrap()
+    });
+    sim.with_node::<Peer, _>(b, |p, now| {
+        p.agent.send(now, Bytes::from_static(b"hello a")).unwrap()
+    });
+    sim.run_for(Duration::from_millis(100)).unwrap();
+    assert_eq!(
+        sim.node::<Peer>(b).data,
+        vec![Bytes::from_static(b"hello b")]
+    );
+    assert_eq!(
+        sim.node::<Peer>(a).data,
+        vec![Bytes::from_static(b"hello a")]
+    );
+    let stats = sim.node::<Peer>(a).agent.pair_stats();
+    let selected = stats.iter().find(|s| s.selected).unwrap();
+    assert!(selected.nominated);
+    assert_eq!(selected.bytes_sent, 7);
+    assert_eq!(selected.bytes_received, 7);
+    assert!(selected.responses_received >= 2);
+    assert_eq!(selected.current_rtt, Some(2 * latency));
+}
+
+#[test]
+fn consent_keeps_a_healthy_path_completed() {
+    let (mut sim, a, b) = public_pair(2, Duration::from_millis(10));
+    exchange_credentials(&mut sim, a, b);
+    sim.with_node::<Peer, _>(a, |p, now| p.gather(now));
+    sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
+    run_until(&mut sim, a, b, Duration::from_secs(5), both_selected).unwrap();
+    sim.run_for(Duration::from_secs(120)).unwrap();
+    for id in [a, b] {
+        let p = sim.node::<Peer>(id);
+        assert_eq!(p.agent.state(), State::Completed);
+        let s = p.agent.stats();
+        // RFC 7675: one check every 4-6 s, so 20 to 30 in two minutes.
+        assert!(
+            (20..=31).contains(&s.consent_requests_sent),
+            "{}",
+            s.consent_requests_sent
+        );
+        assert_eq!(s.keepalives_sent, 0);
+    }
+}
+
+#[test]
+fn connects_under_heavy_loss() {
+    for seed in 0..8 {
+        let mut sim = Simulator::with_seed(100 + seed);
+        sim.set_default_link(
+            LinkConfig::default()
+                .with_latency(Duration::from_millis(30))
+                .with_loss(0.3),
+        );
+        let a = Agent::new(config("aaaa", Role::Controlling, 1 + seed as u8)).unwrap();
+        let b = Agent::new(config("bbbb", Role::Controlled, 50 + seed as u8)).unwrap();
+        let a = sim.add_node(ip("192.0.2.1"), Peer::new(a, addr("192.0.2.1:5000"), None));
+        let b = sim.add_node(ip("192.0.2.2"), Peer::new(b, addr("192.0.2.2:6000"), None));
+        exchange_credentials(&mut sim, a, b);
+        sim.with_node::<Peer, _>(a, |p, now| p.gather(now));
+        sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
+        run_until(&mut sim, a, b, Duration::from_secs(10), both_selected).unwrap();
+        assert_same_path(sim.node::<Peer>(a), sim.node::<Peer>(b));
+    }
+}
+
+#[test]
+fn role_conflict_is_resolved_by_the_tie_breaker() {
+    for (ra, rb) in [
+        (Role::Controlling, Role::Controlling),
+        (Role::Controlled, Role::Controlled),
+    ] {
+        let mut sim = Simulator::with_seed(3);
+        sim.set_default_link(LinkConfig::default().with_latency(Duration::from_millis(15)));
+        let a = Agent::new(config("aaaa", ra, 1)).unwrap();
+        let b = Agent::new(config("bbbb", rb, 2)).unwrap();
+        let a = sim.add_node(ip("192.0.2.1"), Peer::new(a, addr("192.0.2.1:5000"), None));
+        let b = sim.add_node(ip("192.0.2.2"), Peer::new(b, addr("192.0.2.2:6000"), None));
+        exchange_credentials(&mut sim, a, b);
+        sim.with_node::<Peer, _>(a, |p, now| p.gather(now));
+        sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
+        run_until(&mut sim, a, b, Duration::from_secs(5), both_selected).unwrap();
+        let (pa, pb) = (sim.node::<Peer>(a), sim.node::<Peer>(b));
+        assert_ne!(pa.agent.role(), pb.agent.role(), "{ra:?}/{rb:?}");
+        assert_same_path(pa, pb);
+        let switched = pa
+            .events
+            .iter()
+            .chain(&pb.events)
+            .filter(|(_, e)| matches!(e, Event::RoleChanged(_)))
+            .count();
+        assert_eq!(switched, 1, "exactly one side gives in");
+        assert!(pa.agent.stats().role_conflicts + pb.agent.stats().role_conflicts >= 1);
+    }
+}
+
+#[test]
+fn full_agent_connects_to_a_lite_agent() {
+    let mut sim = Simulator::with_seed(4);
+    sim.set_default_link(LinkConfig::default().with_latency(Duration::from_millis(20)));
+    // The full agent starts controlled, as a browser answering a lite server's offer might:
+    // learning that the peer is lite makes it controlling (RFC 8445 §6.1.1).
+    let full = Agent::new(config("full", Role::Controlled, 1)).unwrap();
+    let mut lite_config = config("lite", Role::Controlling, 2);
+    lite_config.lite = true;
+    let lite = Agent::new(lite_config).unwrap();
+    assert_eq!(lite.role(), Role::Controlled);
+    let a = sim.add_node(
+        ip("198.51.100.7"),
+        Peer::new(full, addr("198.51.100.7:5000"), None),
+    );
+    let b = sim.add_node(
+        ip("192.0.2.80"),
+        Peer::new(lite, addr("192.0.2.80:443"), None),
+    );
+    exchange_credentials(&mut sim, a, b);
+    sim.with_node::<Peer, _>(a, |p, now| {
+        p.agent.set_remote_lite(now, true).unwrap();
+        p.gather(now)
+    });
+    sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
+    run_until(&mut sim, a, b, Duration::from_secs(5), both_selected).unwrap();
+    let (pa, pb) = (sim.node::<Peer>(a), sim.node::<Peer>(b));
+    assert_eq!(pa.agent.role(), Role::Controlling);
+    assert_same_path(pa, pb);
+    // The lite side never sends a check of its own.
+    assert_eq!(pb.agent.stats().checks_sent, 0);
+    assert!(pa.agent.stats().checks_sent >= 2);
+    // A lite agent keeps the path alive with Binding indications (RFC 8445 §11), and the
+    // full agent's consent checks keep being answered.
+    sim.run_for(Duration::from_secs(40)).unwrap();
+    assert!(sim.node::<Peer>(b).agent.stats().keepalives_sent >= 2);
+    assert_eq!(sim.node::<Peer>(a).agent.state(), State::Completed);
+    assert_eq!(sim.node::<Peer>(b).agent.state(), State::Completed);
+}
+
+#[test]
+fn trickled_checks_before_the_remote_description_are_answered() {
+    let (mut sim, a, b) = public_pair(5, Duration::from_millis(20));
+    // a knows everything about b; b knows nothing about a yet (its answer is late).
+    let cb = sim.node::<Peer>(b).agent.local_credentials().clone();
+    sim.with_node::<Peer, _>(a, |p, now| {
+        p.agent.set_remote_credentials(now, cb).unwrap();
+        p.gather(now);
+    });
+    sim.with_node::<Peer, _>(b, |p, now| {
+        let c = p
+            .agent
+            .add_local_candidate(now, Candidate::host(p.host))
+            .unwrap();
+        p.agent.end_of_local_candidates(now).unwrap();
+        p.drain(now);
+        c
+    });
+    let host_b = sim.node::<Peer>(b).host;
+    sim.with_node::<Peer, _>(a, |p, now| {
+        p.agent
+            .add_remote_candidate(now, Candidate::host(host_b))
+            .unwrap();
+    });
+    // a's outbox stays unsignalled: b learns a only from its checks.
+    sim.run_until(
+        |sim| sim.node::<Peer>(a).agent.state() == State::Connected,
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    let pb = sim.node::<Peer>(b);
+    let prflx: Vec<_> = pb.agent.remote_candidates().collect();
+    assert_eq!(prflx.len(), 1);
+    assert_eq!(prflx[0].kind, CandidateKind::PeerReflexive);
+    assert_eq!(prflx[0].address, sim.node::<Peer>(a).host);
+    // b cannot check without a's credentials, but has answered, and was nominated.
+    assert_eq!(pb.agent.stats().checks_sent, 0);
+    // Now the remote description arrives: credentials, then the (same) host candidate.
+    let ca = sim.node::<Peer>(a).agent.local_credentials().clone();
+    sim.with_node::<Peer, _>(b, |p, now| p.agent.set_remote_credentials(now, ca).unwrap());
+    run_until(&mut sim, a, b, Duration::from_secs(5), both_selected).unwrap();
+    let (pa, pb) = (sim.node::<Peer>(a), sim.node::<Peer>(b));
+    assert_same_path(pa, pb);
+    let remote: Vec<_> = pb.agent.remote_candidates().collect();
+    assert_eq!(
+        remote.len(),
+        1,
+        "the signalled candidate replaced the prflx one"
+    );
+    assert_eq!(remote[0].kind, CandidateKind::Host);
+    assert!(pb.agent.stats().checks_sent >= 1);
+}
+
+#[test]
+fn candidates_trickled_before_credentials_wait_for_them() {
+    let (mut sim, a, b) = public_pair(6, Duration::from_millis(20));
+    sim.with_node::<Peer, _>(a, |p, now| p.gather(now));
+    sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
+    // Candidates cross, credentials do not: nothing can be checked.
+    run_until(&mut sim, a, b, Duration::from_secs(1), |_, _| false).unwrap_err();
+    for id in [a, b] {
+        let p = sim.node::<Peer>(id);
+        assert_eq!(p.agent.stats().checks_sent, 0);
+        assert_eq!(p.agent.state(), State::Checking);
+    }
+    exchange_credentials(&mut sim, a, b);
+    let t = sim.now();
+    run_until(&mut sim, a, b, Duration::from_secs(5), both_selected).unwrap();
+    assert_same_path(sim.node::<Peer>(a), sim.node::<Peer>(b));
+    assert!(sim.now() - t < Duration::from_millis(200));
+}
+
+#[test]
+fn consent_loss_disconnects_then_fails() {
+    let (mut sim, a, b) = public_pair(7, Duration::from_millis(20));
+    exchange_credentials(&mut sim, a, b);
+    sim.with_node::<Peer, _>(a, |p, now| p.gather(now));
+    sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
+    run_until(&mut sim, a, b, Duration::from_secs(5), both_selected).unwrap();
+    sim.run_for(Duration::from_secs(12)).unwrap();
+    let cut = sim.now();
+    sim.set_link(a, b, LinkConfig::default().with_loss(1.0));
+    sim.run_for(Duration::from_secs(40)).unwrap();
+    for id in [a, b] {
+        let p = sim.node::<Peer>(id);
+        let disconnected = p.state_at(State::Disconnected).unwrap() - cut;
+        let failed = p.state_at(State::Failed).unwrap() - cut;
+        println!("consent: disconnected after {disconnected:?}, failed after {failed:?}");
+        // The next check is due within 6 s; two missed responses of 1 s each.
+        assert!(disconnected >= Duration::from_secs(2) && disconnected <= Duration::from_secs(8));
+        // Consent expires 30 s after the last response, which came at most 6 s before the cut.
+        assert!(failed > Duration::from_secs(24) && failed <= Duration::from_secs(30));
+        assert!(p.agent.selected_pair().is_none());
+        assert_eq!(p.agent.stats().consent_expirations, 1);
+        let now = sim.now();
+        assert_eq!(
+            sim.node_mut::<Peer>(id)
+                .agent
+                .send(now, Bytes::from_static(b"x")),
+            Err(weft_ice::Error::NoPair)
+        );
+    }
+}
+
+#[test]
+fn disconnected_recovers_when_responses_return() {
+    let (mut sim, a, b) = public_pair(8, Duration::from_millis(20));
+    exchange_credentials(&mut sim, a, b);
+    sim.with_node::<Peer, _>(a, |p, now| p.gather(now));
+    sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
+    run_until(&mut sim, a, b, Duration::from_secs(5), both_selected).unwrap();
+    sim.set_link(a, b, LinkConfig::default().with_loss(1.0));
+    sim.run_until(
+        |sim| sim.node::<Peer>(a).agent.state() == State::Disconnected,
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    sim.set_link(
+        a,
+        b,
+        LinkConfig::default().with_latency(Duration::from_millis(20)),
+    );
+    sim.run_until(
+        |sim| sim.node::<Peer>(a).agent.state() == State::Completed,
+        Duration::from_secs(3),
+    )
+    .unwrap();
+}
+
+#[test]
+fn restart_keeps_the_old_pair_until_a_new_one_is_selected() {
+    let (mut sim, a, b) = public_pair(9, Duration::from_millis(20));
+    exchange_credentials(&mut sim, a, b);
+    sim.with_node::<Peer, _>(a, |p, now| p.gather(now));
+    sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
+    run_until(&mut sim, a, b, Duration::from_secs(5), both_selected).unwrap();
+    sim.run_for(Duration::from_secs(1)).unwrap();
+    // Both restart (JSEP: the offerer's new credentials, then the answerer's).
+    for (id, u) in [(a, "aaa2"), (b, "bbb2")] {
+        sim.with_node::<Peer, _>(id, |p, now| {
+            p.agent.restart(now, creds(u)).unwrap();
+            p.drain(now);
+        });
+    }
+    // The old pair still carries data while nothing of the new generation is checked.
+    for id in [a, b] {
+        let p = sim.node::<Peer>(id);
+        assert!(p.agent.selected_pair().is_some());
+        assert_eq!(p.agent.gathering_state(), GatheringState::Gathering);
+    }
+    sim.with_node::<Peer, _>(a, |p, now| {
+        p.agent.send(now, Bytes::from_static(b"during")).unwrap()
+    });
+    sim.run_for(Duration::from_secs(8)).unwrap();
+    assert_eq!(
+        sim.node::<Peer>(b).data,
+        vec![Bytes::from_static(b"during")]
+    );
+    // Consent of the old generation is still answered with the old credentials.
+    assert_eq!(sim.node::<Peer>(a).agent.state(), State::Connected);
+    let before = sim.node::<Peer>(a).events.len();
+    exchange_credentials(&mut sim, a, b);
+    for id in [a, b] {
+        sim.with_node::<Peer, _>(id, |p, now| {
+            let host = p.host;
+            p.outbox.push(
+                p.agent
+                    .local_candidates()
+                    .find(|c| c.address == host)
+                    .unwrap()
+                    .clone(),
+            );
+            p.finish_gathering(now);
+        });
+    }
+    run_until(&mut sim, a, b, Duration::from_secs(5), |a, b| {
+        a.agent.state() == State::Completed && b.agent.state() == State::Completed
+    })
+    .unwrap();
+    let pa = sim.node::<Peer>(a);
+    assert!(
+        pa.events[before..]
+            .iter()
+            .any(|(_, e)| matches!(e, Event::SelectedPairChanged { .. })),
+        "a new pair of the new generation is selected"
+    );
+    assert_same_path(pa, sim.node::<Peer>(b));
+    assert!(
+        pa.events
+            .iter()
+            .all(|(_, e)| *e != Event::StateChanged(State::Disconnected))
+    );
+    // Stale candidates of the old generation are refused.
+    let mut stale = Candidate::host(addr("192.0.2.2:7000"));
+    stale.ufrag = Some("bbbb".into());
+    let now = sim.now();
+    assert_eq!(
+        sim.node_mut::<Peer>(a)
+            .agent
+            .add_remote_candidate(now, stale),
+        Err(weft_ice::Error::StaleGeneration)
+    );
+}
+
+/// a and b behind their own NATs, with a STUN server on the public side.
+fn natted(seed: u64, nat_a: NatConfig, nat_b: NatConfig) -> (Simulator, NodeId, NodeId, NodeId) {
+    let mut sim = Simulator::with_fixed_seed(seed);
+    sim.set_default_link(LinkConfig::default().with_latency(Duration::from_millis(10)));
+    let server = addr("203.0.113.1:3478");
+    sim.add_node(server.ip(), StunNode(Server::new(ServerConfig::default())));
+    let na = sim.add_nat(ip("198.51.100.1"), nat_a);
+    let nb = sim.add_nat(ip("198.51.100.2"), nat_b);
+    let ha = addr("10.0.1.2:5000");
+    let hb = addr("10.0.2.2:5000");
+    let a = Agent::new(config("aaaa", Role::Controlling, 1)).unwrap();
+    let b = Agent::new(config("bbbb", Role::Controlled, 2)).unwrap();
+    let a = sim.add_node_behind(na, ha.ip(), Peer::new(a, ha, Some(server)));
+    let b = sim.add_node_behind(nb, hb.ip(), Peer::new(b, hb, Some(server)));
+    exchange_credentials(&mut sim, a, b);
+    sim.with_node::<Peer, _>(a, |p, now| p.gather(now));
+    sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
+    (sim, a, b, na)
+}
+
+/// Whether ICE connects two hosts directly through these NATs, from the RFC 4787
+/// behaviours (no relay). See `nat_matrix_selects_the_expected_pair_types` for the reasoning.
+fn direct_possible(
+    (ma, fa): (MappingBehavior, FilteringBehavior),
+    (mb, fb): (MappingBehavior, FilteringBehavior),
+) -> bool {
+    use FilteringBehavior as F;
+    use MappingBehavior as M;
+    let eim = |m| m == M::EndpointIndependent;
+    match (eim(ma), eim(mb)) {
+        (true, true) => true,
+        // The endpoint-independent side sees the other's packets from a fresh port, on the
+        // mapping it only opened towards the other's server-reflexive port.
+        (true, false) => fa != F::AddressAndPortDependent,
+        (false, true) => fb != F::AddressAndPortDependent,
+        (false, false) => {
+            // The first check can only land on a mapping opened towards the STUN server, so
+            // the receiving side must filter endpoint-independently; then its answers come
+            // from a new mapping, which the sender's filter must accept, and one side must
+            // reuse its mapping for the other's IP so that checks become symmetric.
+            let then = |mx: M, my: M, fy: F| {
+                fy != F::AddressAndPortDependent
+                    && (mx == M::AddressDependent || my == M::AddressDependent)
+            };
+            (fa == F::EndpointIndependent && then(ma, mb, fb))
+                || (fb == F::EndpointIndependent && then(mb, ma, fa))
+        }
+    }
+}
+
+#[test]
+fn nat_matrix_selects_the_expected_pair_types() {
+    use FilteringBehavior as F;
+    use MappingBehavior as M;
+    let maps = [
+        M::EndpointIndependent,
+        M::AddressDependent,
+        M::AddressAndPortDependent,
+    ];
+    let filters = [
+        F::EndpointIndependent,
+        F::AddressDependent,
+        F::AddressAndPortDependent,
+    ];
+    let kinds: Vec<(M, F)> = maps
+        .iter()
+        .flat_map(|&m| filters.iter().map(move |&f| (m, f)))
+        .collect();
+    let mut connected = 0;
+    let mut table = String::new();
+    for (i, &ka) in kinds.iter().enumerate() {
+        for (j, &kb) in kinds.iter().enumerate() {
+            let seed = (i * 9 + j) as u64;
+            let (mut sim, a, b, _) =
+                natted(seed, NatConfig::new(ka.0, ka.1), NatConfig::new(kb.0, kb.1));
+            let expect = direct_possible(ka, kb);
+            let r = run_until(&mut sim, a, b, Duration::from_secs(40), |a, b| {
+                both_selected(a, b)
+                    || (a.agent.state() == State::Failed && b.agent.state() == State::Failed)
+            });
+            r.unwrap_or_else(|e| panic!("{ka:?} / {kb:?}: {e}"));
+            let (pa, pb) = (sim.node::<Peer>(a), sim.node::<Peer>(b));
+            let got = both_selected(pa, pb);
+            table.push_str(&format!(
+                "{ka:?} / {kb:?}: {}\n",
+                if got { "direct" } else { "failed" }
+            ));
+            assert_eq!(got, expect, "{ka:?} / {kb:?}");
+            if !got {
+                continue;
+            }
+            connected += 1;
+            assert_same_path(pa, pb);
+            // An endpoint-independent mapping is the server-reflexive candidate; any other
+            // mapping is learnt from the checks as peer-reflexive.
+            let kind = |m: M| {
+                if m == M::EndpointIndependent {
+                    CandidateKind::ServerReflexive
+                } else {
+                    CandidateKind::PeerReflexive
+                }
+            };
+            let (al, ar) = pa.agent.selected_pair().unwrap();
+            let (bl, br) = pb.agent.selected_pair().unwrap();
+            assert_eq!(
+                (al.kind, ar.kind),
+                (kind(ka.0), kind(kb.0)),
+                "{ka:?} / {kb:?}"
+            );
+            assert_eq!(
+                (bl.kind, br.kind),
+                (kind(kb.0), kind(ka.0)),
+                "{ka:?} / {kb:?}"
+            );
+        }
+    }
+    println!("{table}");
+    println!("{connected} of 81 NAT combinations connect directly");
+}
+
+#[test]
+fn classic_cone_and_symmetric_nats() {
+    // The usual names: full cone, restricted, port-restricted, symmetric.
+    let cases = [
+        (NatConfig::full_cone(), NatConfig::symmetric(), true),
+        (NatConfig::restricted_cone(), NatConfig::symmetric(), true),
+        (
+            NatConfig::port_restricted_cone(),
+            NatConfig::symmetric(),
+            false,
+        ),
+        (NatConfig::symmetric(), NatConfig::symmetric(), false),
+        (
+            NatConfig::port_restricted_cone(),
+            NatConfig::port_restricted_cone(),
+            true,
+        ),
+    ];
+    for (i, (na, nb, direct)) in cases.into_iter().enumerate() {
+        let (mut sim, a, b, _) = natted(500 + i as u64, na, nb);
+        run_until(&mut sim, a, b, Duration::from_secs(40), |a, b| {
+            both_selected(a, b) || a.agent.state() == State::Failed
+        })
+        .unwrap();
+        assert_eq!(
+            both_selected(sim.node::<Peer>(a), sim.node::<Peer>(b)),
+            direct,
+            "case {i}"
+        );
+        if !direct {
+            // Without a relay, every pair fails once both sides are done gathering.
+            assert_eq!(sim.node::<Peer>(a).agent.state(), State::Failed);
+        }
+    }
+}
+
+#[test]
+fn hosts_behind_one_nat_use_host_candidates() {
+    let mut sim = Simulator::with_fixed_seed(11);
+    sim.set_default_link(LinkConfig::default().with_latency(Duration::from_millis(5)));
+    let server = addr("203.0.113.1:3478");
+    sim.add_node(server.ip(), StunNode(Server::new(ServerConfig::default())));
+    let nat = sim.add_nat(ip("198.51.100.1"), NatConfig::symmetric());
+    let (ha, hb) = (addr("10.0.0.2:5000"), addr("10.0.0.3:5000"));
+    let a = Agent::new(config("aaaa", Role::Controlling, 1)).unwrap();
+    let b = Agent::new(config("bbbb", Role::Controlled, 2)).unwrap();
+    let a = sim.add_node_behind(nat, ha.ip(), Peer::new(a, ha, Some(server)));
+    let b = sim.add_node_behind(nat, hb.ip(), Peer::new(b, hb, Some(server)));
+    exchange_credentials(&mut sim, a, b);
+    sim.with_node::<Peer, _>(a, |p, now| p.gather(now));
+    sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
+    run_until(&mut sim, a, b, Duration::from_secs(5), |a, b| {
+        a.agent.state() == State::Completed && b.agent.state() == State::Completed
+    })
+    .unwrap();
+    let (l, r) = sim.node::<Peer>(a).agent.selected_pair().unwrap();
+    assert_eq!((l.kind, r.kind), (CandidateKind::Host, CandidateKind::Host));
+}
+
+#[test]
+fn restart_recovers_after_the_nat_mapping_changes() {
+    // a sits behind a NAT whose mapping is lost while the path is down; the old pair is dead
+    // for good, and only a restart (re-gathering a new server-reflexive candidate) recovers.
+    let nat_a = NatConfig::port_restricted_cone().with_mapping_timeout(Duration::from_secs(20));
+    let (mut sim, a, b, na) = natted(12, nat_a, NatConfig::port_restricted_cone());
+    run_until(&mut sim, a, b, Duration::from_secs(10), both_selected).unwrap();
+    let old_srflx = sim.node::<Peer>(b).agent.selected_pair().unwrap().1.address;
+    // The NAT's uplink goes down long enough for consent to fail and the mapping to expire.
+    sim.set_default_link(LinkConfig::default().with_loss(1.0));
+    sim.run_for(Duration::from_secs(60)).unwrap();
+    for id in [a, b] {
+        assert_eq!(sim.node::<Peer>(id).agent.state(), State::Failed);
+    }
+    assert!(sim.nat(na).live_mappings(sim.now()).is_empty());
+    sim.set_default_link(LinkConfig::default().with_latency(Duration::from_millis(10)));
+    // Both restart; a gathers again.
+    for (id, u) in [(a, "aaa2"), (b, "bbb2")] {
+        sim.with_node::<Peer, _>(id, |p, now| {
+            p.agent.restart(now, creds(u)).unwrap();
+            p.drain(now);
+        });
+    }
+    exchange_credentials(&mut sim, a, b);
+    for id in [a, b] {
+        sim.with_node::<Peer, _>(id, |p, now| {
+            let host = p.host;
+            p.outbox.push(
+                p.agent
+                    .local_candidates()
+                    .find(|c| c.address == host)
+                    .unwrap()
+                    .clone(),
+            );
+            p.stun
+                .binding_request(now, host, p.stun_server.unwrap(), Transport::Udp)
+                .unwrap();
+        });
+    }
+    run_until(&mut sim, a, b, Duration::from_secs(10), both_selected).unwrap();
+    let (pa, pb) = (sim.node::<Peer>(a), sim.node::<Peer>(b));
+    assert_same_path(pa, pb);
+    let new_srflx = pb.agent.selected_pair().unwrap().1.address;
+    assert_ne!(new_srflx, old_srflx, "the NAT gave a new mapping");
+    assert_ne!(pa.agent.state(), State::Failed);
+}
+
+/// A minimal TURN server (RFC 8656 over UDP) for the tests: long-term authentication,
+/// allocations on the server's own IP, permissions, channels, Send and Data indications.
+struct TurnNode {
+    addr: SocketAddr,
+    auth: weft_stun::LongTermServer,
+    allocations: Vec<Allocation>,
+    next_port: u16,
+    out: std::collections::VecDeque<Transmit>,
+}
+
+struct Allocation {
+    client: SocketAddr,
+    relayed: SocketAddr,
+    permissions: Vec<IpAddr>,
+    channels: Vec<(u16, SocketAddr)>,
+}
+
+const TURN_USER: &str = "user";
+const TURN_PASS: &str = "pass";
+
+impl TurnNode {
+    fn new(addr: SocketAddr) -> Self {
+        TurnNode {
+            addr,
+            auth: weft_stun::LongTermServer::new(weft_stun::LongTermServerConfig {
+                rng_seed: Some([3; 32]),
+                ..Default::default()
+            }),
+            allocations: Vec::new(),
+            next_port: 50000,
+            out: Default::default(),
+        }
+    }
+
+    fn send(&mut self, from: SocketAddr, to: SocketAddr, payload: Vec<u8>) {
+        self.out
+            .push_back(Transmit::udp(from, to, Bytes::from(payload)));
+    }
+
+    fn handle_client(&mut self, now: Instant, input: Received) {
+        use weft_stun::{Attribute as A, Class, Integrity, Method};
+        let client = input.source;
+        if let Ok(cd) = weft_turn::ChannelData::decode(&input.payload) {
+            if let Some(a) = self.allocations.iter().find(|a| a.client == client)
+                && let Some(&(_, peer)) = a.channels.iter().find(|(n, _)| *n == cd.channel)
+            {
+                let relayed = a.relayed;
+                self.send(relayed, peer, cd.data.to_vec());
+            }
+            return;
+        }
+        let Ok(msg) = Message::decode(&input.payload) else {
+            return;
+        };
+        if msg.class == Class::Indication && msg.method == Method::SEND {
+            let peer = msg.attributes.iter().find_map(|a| match a {
+                A::XorPeerAddress(p) => Some(*p),
+                _ => None,
+            });
+            let data = msg.attributes.iter().find_map(|a| match a {
+                A::Data(d) => Some(d.to_vec()),
+                _ => None,
+            });
+            if let (Some(peer), Some(data), Some(a)) = (
+                peer,
+                data,
+                self.allocations.iter().find(|a| a.client == client),
+            ) && a.permissions.contains(&peer.ip())
+            {
+                let relayed = a.relayed;
+                self.send(relayed, peer, data);
+            }
+            return;
+        }
+        if msg.class != Class::Request {
+            return;
+        }
+        let key = match self
+            .auth
+            .check(now, client, &msg)
+            .and_then(|_| self.auth.verify(&msg, TURN_USER, TURN_PASS))
+        {
+            Ok(k) => k,
+            Err(challenge) => {
+                let mut out = Vec::new();
+                self.auth
+                    .write_challenge(now, client, &msg, challenge, &mut out)
+                    .unwrap();
+                self.send(self.addr, client, out);
+                return;
+            }
+        };
+        let mut resp = Message::new(Class::Success, msg.method, msg.transaction_id);
+        let peers: Vec<SocketAddr> = msg
+            .attributes
+            .iter()
+            .filter_map(|a| match a {
+                A::XorPeerAddress(p) => Some(*p),
+                _ => None,
+            })
+            .collect();
+        match msg.method {
+            Method::ALLOCATE => {
+                let relayed = match self.allocations.iter().find(|a| a.client == client) {
+                    Some(a) => a.relayed,
+                    None => {
+                        let relayed = SocketAddr::new(self.addr.ip(), self.next_port);
+                        self.next_port += 1;
+                        self.allocations.push(Allocation {
+                            client,
+                            relayed,
+                            permissions: Vec::new(),
+                            channels: Vec::new(),
+                        });
+                        relayed
+                    }
+                };
+                resp.push(A::XorRelayedAddress(relayed));
+                resp.push(A::XorMappedAddress(client));
+                resp.push(A::Lifetime(600));
+            }
+            Method::REFRESH => {
+                resp.push(A::Lifetime(600));
+            }
+            Method::CREATE_PERMISSION => {
+                if let Some(a) = self.allocations.iter_mut().find(|a| a.client == client) {
+                    a.permissions.extend(peers.iter().map(|p| p.ip()));
+                }
+            }
+            Method::CHANNEL_BIND => {
+                let n = msg.attributes.iter().find_map(|a| match a {
+                    A::ChannelNumber(n) => Some(*n),
+                    _ => None,
+                });
+                if let (Some(a), Some(n), Some(&p)) = (
+                    self.allocations.iter_mut().find(|a| a.client == client),
+                    n,
+                    peers.first(),
+                ) {
+                    a.channels.push((n, p));
+                    a.permissions.push(p.ip());
+                }
+            }
+            _ => return,
+        };
+        let bytes = resp.to_vec(Some(Integrity::Sha1(&key)), true).unwrap();
+        self.send(self.addr, client, bytes);
+    }
+}
+
+impl Node for TurnNode {
+    fn handle_input(&mut self, now: Instant, input: Received) {
+        if input.destination == self.addr {
+            return self.handle_client(now, input);
+        }
+        // A peer sending to a relayed address.
+        let Some(a) = self
+            .allocations
+            .iter()
+            .find(|a| a.relayed == input.destination)
+        else {
+            return;
+        };
+        if !a.permissions.contains(&input.source.ip()) {
+            return;
+        }
+        let client = a.client;
+        let bytes = match a.channels.iter().find(|(_, p)| *p == input.source) {
+            Some(&(channel, _)) => {
+                let mut out = Vec::new();
+                weft_turn::ChannelData {
+                    channel,
+                    data: &input.payload,
+                }
+                .encode(false, &mut out);
+                out
+            }
+            None => Message::new(
+                weft_stun::Class::Indication,
+                weft_stun::Method::DATA,
+                weft_stun::TransactionId::new([0; 12]),
+            )
+            .with(weft_stun::Attribute::XorPeerAddress(input.source))
+            .with(weft_stun::Attribute::Data(&input.payload))
+            .to_vec(None, true)
+            .unwrap(),
+        };
+        self.send(self.addr, client, bytes);
+    }
+    fn handle_timeout(&mut self, _now: Instant) {}
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.pop_front()
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+}
+
+fn turn_server(local: SocketAddr) -> TurnServer {
+    TurnServer {
+        url: "turn:203.0.113.2:3478".into(),
+        server: addr("203.0.113.2:3478"),
+        local,
+        username: TURN_USER.into(),
+        password: TURN_PASS.into(),
+    }
+}
+
+/// Like `natted`, with a TURN server next to the STUN server, used by both sides.
+fn natted_with_turn(
+    seed: u64,
+    nat_a: NatConfig,
+    nat_b: NatConfig,
+) -> (Simulator, NodeId, NodeId, NodeId) {
+    let mut sim = Simulator::with_fixed_seed(seed);
+    sim.set_default_link(LinkConfig::default().with_latency(Duration::from_millis(10)));
+    let server = addr("203.0.113.1:3478");
+    sim.add_node(server.ip(), StunNode(Server::new(ServerConfig::default())));
+    let turn = sim.add_node(ip("203.0.113.2"), TurnNode::new(addr("203.0.113.2:3478")));
+    let na = sim.add_nat(ip("198.51.100.1"), nat_a);
+    let nb = sim.add_nat(ip("198.51.100.2"), nat_b);
+    let ha = addr("10.0.1.2:5000");
+    let hb = addr("10.0.2.2:5000");
+    let mut pa = Peer::new(
+        Agent::new(config("aaaa", Role::Controlling, 1)).unwrap(),
+        ha,
+        Some(server),
+    );
+    let mut pb = Peer::new(
+        Agent::new(config("bbbb", Role::Controlled, 2)).unwrap(),
+        hb,
+        Some(server),
+    );
+    pa.turn = Some(turn_server(ha));
+    pb.turn = Some(turn_server(hb));
+    let a = sim.add_node_behind(na, ha.ip(), pa);
+    let b = sim.add_node_behind(nb, hb.ip(), pb);
+    exchange_credentials(&mut sim, a, b);
+    sim.with_node::<Peer, _>(a, |p, now| p.gather(now));
+    sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
+    (sim, a, b, turn)
+}
+
+#[test]
+fn nat_matrix_with_turn_connects_every_pair() {
+    use FilteringBehavior as F;
+    use MappingBehavior as M;
+    let maps = [
+        M::EndpointIndependent,
+        M::AddressDependent,
+        M::AddressAndPortDependent,
+    ];
+    let filters = [
+        F::EndpointIndependent,
+        F::AddressDependent,
+        F::AddressAndPortDependent,
+    ];
+    let kinds: Vec<(M, F)> = maps
+        .iter()
+        .flat_map(|&m| filters.iter().map(move |&f| (m, f)))
+        .collect();
+    let mut relayed = 0;
+    for (i, &ka) in kinds.iter().enumerate() {
+        for (j, &kb) in kinds.iter().enumerate() {
+            let (mut sim, a, b, _) = natted_with_turn(
+                1000 + (i * 9 + j) as u64,
+                NatConfig::new(ka.0, ka.1),
+                NatConfig::new(kb.0, kb.1),
+            );
+            if let Err(e) = run_until(&mut sim, a, b, Duration::from_secs(20), both_selected) {
+                for id in [a, b] {
+                    let p = sim.node::<Peer>(id);
+                    for st in p.agent.pair_stats() {
+                        println!(
+                            "{:?} {} {} -> {} {} {:?} valid {} req {} resp {}",
+                            id,
+                            st.local.kind,
+                            st.local.address,
+                            st.remote.kind,
+                            st.remote.address,
+                            st.state,
+                            st.valid,
+                            st.requests_sent,
+                            st.responses_received
+                        );
+                    }
+                    println!("{:?} {:?}", p.agent.state(), p.agent.stats());
+                }
+                panic!("{ka:?} / {kb:?}: {e}");
+            }
+            // Let a late nomination settle before reading the selected pair.
+            sim.run_for(Duration::from_secs(2)).unwrap();
+            let (pa, pb) = (sim.node::<Peer>(a), sim.node::<Peer>(b));
+            let (al, ar) = pa.agent.selected_pair().unwrap();
+            let (bl, br) = pb.agent.selected_pair().unwrap();
+            let via_relay = [al.kind, ar.kind].contains(&CandidateKind::Relayed);
+            assert_eq!(
+                via_relay,
+                [bl.kind, br.kind].contains(&CandidateKind::Relayed),
+                "{ka:?} / {kb:?}"
+            );
+            assert_eq!(via_relay, !direct_possible(ka, kb), "{ka:?} / {kb:?}");
+            relayed += usize::from(via_relay);
+            // Data flows both ways on whatever was selected.
+            sim.with_node::<Peer, _>(a, |p, now| {
+                p.agent.send(now, Bytes::from_static(b"a->b")).unwrap()
+            });
+            sim.with_node::<Peer, _>(b, |p, now| {
+                p.agent.send(now, Bytes::from_static(b"b->a")).unwrap()
+            });
+            sim.run_for(Duration::from_millis(500)).unwrap();
+            assert!(
+                sim.node::<Peer>(b)
+                    .data
+                    .contains(&Bytes::from_static(b"a->b")),
+                "{ka:?} / {kb:?}"
+            );
+            assert!(
+                sim.node::<Peer>(a)
+                    .data
+                    .contains(&Bytes::from_static(b"b->a")),
+                "{ka:?} / {kb:?}"
+            );
+        }
+    }
+    println!("with TURN: 81 of 81 connect, {relayed} through the relay");
+}
+
+#[test]
+fn turn_failure_is_a_candidate_error_and_gathering_still_completes() {
+    let (mut sim, a, _b) = public_pair(13, Duration::from_millis(10));
+    sim.add_node(ip("203.0.113.2"), TurnNode::new(addr("203.0.113.2:3478")));
+    let host = sim.node::<Peer>(a).host;
+    sim.with_node::<Peer, _>(a, |p, now| {
+        let mut t = turn_server(host);
+        t.password = "wrong".into();
+        p.agent.add_turn_server(now, t).unwrap();
+        p.agent
+            .add_local_candidate(now, Candidate::host(host))
+            .unwrap();
+        p.finish_gathering(now);
+    });
+    assert_eq!(
+        sim.node::<Peer>(a).agent.gathering_state(),
+        GatheringState::Gathering
+    );
+    sim.run_until(
+        |sim| sim.node::<Peer>(a).agent.gathering_state() == GatheringState::Complete,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let err = sim
+        .node::<Peer>(a)
+        .events
+        .iter()
+        .find_map(|(_, e)| match e {
+            Event::CandidateError { url, code, .. } => Some((url.clone(), *code)),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(err, ("turn:203.0.113.2:3478".to_string(), 401));
+}
