@@ -869,201 +869,59 @@ fn restart_recovers_after_the_nat_mapping_changes() {
     assert_ne!(pa.agent.state(), State::Failed);
 }
 
-/// A minimal TURN server (RFC 8656 over UDP) for the tests: long-term authentication,
-/// allocations on the server's own IP, permissions, channels, Send and Data indications.
+/// weft-turn's server core as the TURN server of the tests, relaying from its own IP. Every
+/// peer address is allowed: the simulated "public" addresses include documentation ranges a
+/// production server would treat like any other.
 struct TurnNode {
-    addr: SocketAddr,
-    auth: weft_stun::LongTermServer,
-    allocations: Vec<Allocation>,
+    ip: IpAddr,
+    server: weft_turn::Server,
     next_port: u16,
-    out: std::collections::VecDeque<Transmit>,
-}
-
-struct Allocation {
-    client: SocketAddr,
-    relayed: SocketAddr,
-    permissions: Vec<IpAddr>,
-    channels: Vec<(u16, SocketAddr)>,
 }
 
 const TURN_USER: &str = "user";
 const TURN_PASS: &str = "pass";
 
 impl TurnNode {
-    fn new(addr: SocketAddr) -> Self {
+    fn new(addr: SocketAddr, now: Instant) -> Self {
+        let mut config = weft_turn::ServerConfig {
+            rng_seed: Some([3; 32]),
+            allow_peers: vec!["0.0.0.0/0".parse().unwrap()],
+            ..Default::default()
+        };
+        config.users.insert(TURN_USER.into(), TURN_PASS.into());
+        // REST credentials are not used, so the wall clock does not matter.
         TurnNode {
-            addr,
-            auth: weft_stun::LongTermServer::new(weft_stun::LongTermServerConfig {
-                rng_seed: Some([3; 32]),
-                ..Default::default()
-            }),
-            allocations: Vec::new(),
+            ip: addr.ip(),
+            server: weft_turn::Server::new(config, now, std::time::SystemTime::UNIX_EPOCH),
             next_port: 50000,
-            out: Default::default(),
         }
     }
 
-    fn send(&mut self, from: SocketAddr, to: SocketAddr, payload: Vec<u8>) {
-        self.out
-            .push_back(Transmit::udp(from, to, Bytes::from(payload)));
-    }
-
-    fn handle_client(&mut self, now: Instant, input: Received) {
-        use weft_stun::{Attribute as A, Class, Integrity, Method};
-        let client = input.source;
-        if let Ok(cd) = weft_turn::ChannelData::decode(&input.payload) {
-            if let Some(a) = self.allocations.iter().find(|a| a.client == client)
-                && let Some(&(_, peer)) = a.channels.iter().find(|(n, _)| *n == cd.channel)
-            {
-                let relayed = a.relayed;
-                self.send(relayed, peer, cd.data.to_vec());
+    fn pump(&mut self, now: Instant) {
+        while let Some(ev) = self.server.poll_event() {
+            if let weft_turn::server::Event::BindRelay { token, .. } = ev {
+                let relay = SocketAddr::new(self.ip, self.next_port);
+                self.next_port += 1;
+                self.server.relay_bound(now, token, Ok(relay));
             }
-            return;
         }
-        let Ok(msg) = Message::decode(&input.payload) else {
-            return;
-        };
-        if msg.class == Class::Indication && msg.method == Method::SEND {
-            let peer = msg.attributes.iter().find_map(|a| match a {
-                A::XorPeerAddress(p) => Some(*p),
-                _ => None,
-            });
-            let data = msg.attributes.iter().find_map(|a| match a {
-                A::Data(d) => Some(d.to_vec()),
-                _ => None,
-            });
-            if let (Some(peer), Some(data), Some(a)) = (
-                peer,
-                data,
-                self.allocations.iter().find(|a| a.client == client),
-            ) && a.permissions.contains(&peer.ip())
-            {
-                let relayed = a.relayed;
-                self.send(relayed, peer, data);
-            }
-            return;
-        }
-        if msg.class != Class::Request {
-            return;
-        }
-        let key = match self
-            .auth
-            .check(now, client, &msg)
-            .and_then(|_| self.auth.verify(&msg, TURN_USER, TURN_PASS))
-        {
-            Ok(k) => k,
-            Err(challenge) => {
-                let mut out = Vec::new();
-                self.auth
-                    .write_challenge(now, client, &msg, challenge, &mut out)
-                    .unwrap();
-                self.send(self.addr, client, out);
-                return;
-            }
-        };
-        let mut resp = Message::new(Class::Success, msg.method, msg.transaction_id);
-        let peers: Vec<SocketAddr> = msg
-            .attributes
-            .iter()
-            .filter_map(|a| match a {
-                A::XorPeerAddress(p) => Some(*p),
-                _ => None,
-            })
-            .collect();
-        match msg.method {
-            Method::ALLOCATE => {
-                let relayed = match self.allocations.iter().find(|a| a.client == client) {
-                    Some(a) => a.relayed,
-                    None => {
-                        let relayed = SocketAddr::new(self.addr.ip(), self.next_port);
-                        self.next_port += 1;
-                        self.allocations.push(Allocation {
-                            client,
-                            relayed,
-                            permissions: Vec::new(),
-                            channels: Vec::new(),
-                        });
-                        relayed
-                    }
-                };
-                resp.push(A::XorRelayedAddress(relayed));
-                resp.push(A::XorMappedAddress(client));
-                resp.push(A::Lifetime(600));
-            }
-            Method::REFRESH => {
-                resp.push(A::Lifetime(600));
-            }
-            Method::CREATE_PERMISSION => {
-                if let Some(a) = self.allocations.iter_mut().find(|a| a.client == client) {
-                    a.permissions.extend(peers.iter().map(|p| p.ip()));
-                }
-            }
-            Method::CHANNEL_BIND => {
-                let n = msg.attributes.iter().find_map(|a| match a {
-                    A::ChannelNumber(n) => Some(*n),
-                    _ => None,
-                });
-                if let (Some(a), Some(n), Some(&p)) = (
-                    self.allocations.iter_mut().find(|a| a.client == client),
-                    n,
-                    peers.first(),
-                ) {
-                    a.channels.push((n, p));
-                    a.permissions.push(p.ip());
-                }
-            }
-            _ => return,
-        };
-        let bytes = resp.to_vec(Some(Integrity::Sha1(&key)), true).unwrap();
-        self.send(self.addr, client, bytes);
     }
 }
 
 impl Node for TurnNode {
     fn handle_input(&mut self, now: Instant, input: Received) {
-        if input.destination == self.addr {
-            return self.handle_client(now, input);
-        }
-        // A peer sending to a relayed address.
-        let Some(a) = self
-            .allocations
-            .iter()
-            .find(|a| a.relayed == input.destination)
-        else {
-            return;
-        };
-        if !a.permissions.contains(&input.source.ip()) {
-            return;
-        }
-        let client = a.client;
-        let bytes = match a.channels.iter().find(|(_, p)| *p == input.source) {
-            Some(&(channel, _)) => {
-                let mut out = Vec::new();
-                weft_turn::ChannelData {
-                    channel,
-                    data: &input.payload,
-                }
-                .encode(false, &mut out);
-                out
-            }
-            None => Message::new(
-                weft_stun::Class::Indication,
-                weft_stun::Method::DATA,
-                weft_stun::TransactionId::new([0; 12]),
-            )
-            .with(weft_stun::Attribute::XorPeerAddress(input.source))
-            .with(weft_stun::Attribute::Data(&input.payload))
-            .to_vec(None, true)
-            .unwrap(),
-        };
-        self.send(self.addr, client, bytes);
+        self.server.handle_input(now, input);
+        self.pump(now);
     }
-    fn handle_timeout(&mut self, _now: Instant) {}
+    fn handle_timeout(&mut self, now: Instant) {
+        self.server.handle_timeout(now);
+        self.pump(now);
+    }
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.out.pop_front()
+        self.server.poll_transmit()
     }
     fn poll_timeout(&self) -> Option<Instant> {
-        None
+        self.server.poll_timeout()
     }
 }
 
@@ -1087,7 +945,11 @@ fn natted_with_turn(
     sim.set_default_link(LinkConfig::default().with_latency(Duration::from_millis(10)));
     let server = addr("203.0.113.1:3478");
     sim.add_node(server.ip(), StunNode(Server::new(ServerConfig::default())));
-    let turn = sim.add_node(ip("203.0.113.2"), TurnNode::new(addr("203.0.113.2:3478")));
+    let now = sim.now();
+    let turn = sim.add_node(
+        ip("203.0.113.2"),
+        TurnNode::new(addr("203.0.113.2:3478"), now),
+    );
     let na = sim.add_nat(ip("198.51.100.1"), nat_a);
     let nb = sim.add_nat(ip("198.51.100.2"), nat_b);
     let ha = addr("10.0.1.2:5000");
@@ -1200,7 +1062,11 @@ fn nat_matrix_with_turn_connects_every_pair() {
 #[test]
 fn turn_failure_is_a_candidate_error_and_gathering_still_completes() {
     let (mut sim, a, _b) = public_pair(13, Duration::from_millis(10));
-    sim.add_node(ip("203.0.113.2"), TurnNode::new(addr("203.0.113.2:3478")));
+    let now = sim.now();
+    sim.add_node(
+        ip("203.0.113.2"),
+        TurnNode::new(addr("203.0.113.2:3478"), now),
+    );
     let host = sim.node::<Peer>(a).host;
     sim.with_node::<Peer, _>(a, |p, now| {
         let mut t = turn_server(host);
