@@ -450,6 +450,24 @@ impl Jsep {
         Ok(())
     }
 
+    /// The peer's ICE parameters from its applied description alone (enough to start
+    /// checks before our answer exists): ufrag, password, lite, candidates, end-of-candidates.
+    pub fn remote_ice(&self) -> Option<(String, String, bool, Vec<Candidate>, bool)> {
+        let remote = self
+            .pending_remote
+            .as_ref()
+            .or(self.current_remote.as_ref())?;
+        let m = data_section(&remote.sdp)?;
+        let creds = remote.sdp.ice_credentials(m)?;
+        Some((
+            creds.ufrag.to_owned(),
+            creds.pwd.to_owned(),
+            remote.sdp.is_ice_lite(),
+            m.candidates().cloned().collect(),
+            m.is_end_of_candidates(),
+        ))
+    }
+
     /// What the applied descriptions decided; `None` until both sides' descriptions with a
     /// data section are applied (an offer and an answer, or a pranswer).
     pub fn negotiated(&self) -> Option<Negotiated> {

@@ -1,4 +1,10 @@
-//! The sans-IO peer connection of weft. This first part is JSEP (RFC 9429): offers and answers
+//! The sans-IO peer connection of weft: [`PeerConnection`] composes JSEP, one ICE agent
+//! (`weft-ice`), one DTLS connection (`weft-dtls`) and one SCTP association with its data
+//! channels (`weft-datachannel`) for the BUNDLE transport, by value, routing datagrams by
+//! their first byte (RFC 7983), and reports the W3C `connectionState`. The driver gives it
+//! local candidates and datagrams and sends what it returns.
+//!
+//! Its JSEP part ([`jsep`], RFC 9429) does offers and answers
 //! for the data channel section (audio and video sections of a remote offer are answered as
 //! rejected until the media pipeline exists), the signaling state machine with pranswer and
 //! rollback, pending and current descriptions, BUNDLE and rtcp-mux, the DTLS role from
@@ -32,10 +38,15 @@
 //! | RFC 8842 | `a=setup`: actpass offers, active answers by default | |
 //! | RFC 8841 | `a=sctp-port`, `a=max-message-size` (64 KiB when absent, 0 = unlimited) | |
 //!
-//! Not yet: the ICE agent, DTLS and SCTP composition and the W3C state aggregation (the rest
-//! of the peer connection), media transceivers, `balanced` / `max-compat` bundle policies.
+//! Not yet: ICE restart through the composed connection (JSEP re-offers, the agent restarts,
+//! but the composition applies remote credentials once), `iceGatheringState` aggregation,
+//! stats reports, media transceivers, `balanced` / `max-compat` bundle policies, and the
+//! umbrella's async `PeerConnection` on top.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod connection;
 pub mod jsep;
+
+pub use connection::{ChannelHandle, Config, ConnectionState, Error, Event, PeerConnection};

@@ -1,0 +1,665 @@
+//! The sans-IO peer connection: JSEP, one ICE agent, one DTLS connection and one SCTP
+//! association for the BUNDLE transport, composed by value and routed by first byte
+//! (RFC 7983), with the W3C states.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use log::{debug, info};
+use weft_datachannel::{ChannelId, ChannelInit, Endpoint, Role as DcRole};
+use weft_dtls::{Certificate, Connection, HashAlgorithm, Role as DtlsRoleD};
+use weft_ice::{Agent, Candidate, Credentials, Role as IceRole, State as IceState};
+use weft_proto::{Received, Transmit};
+
+use crate::jsep::{DtlsRole, Jsep, LocalParameters, SdpType, SignalingState};
+
+/// W3C `RTCPeerConnectionState`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectionState {
+    /// Nothing started.
+    New,
+    /// ICE checking or DTLS handshaking.
+    Connecting,
+    /// ICE connected and DTLS up.
+    Connected,
+    /// ICE lost consent for now.
+    Disconnected,
+    /// ICE or DTLS failed.
+    Failed,
+    /// Closed.
+    Closed,
+}
+
+/// Settings of a [`PeerConnection`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The DTLS certificate.
+    pub certificate: Certificate,
+    /// SCTP settings (zero checksums are offered: SCTP runs over DTLS).
+    pub sctp: weft_sctp::Config,
+    /// Seed for ICE credentials, tie-breaker and SCTP; OS entropy when `None`.
+    pub rng_seed: Option<[u8; 32]>,
+}
+
+impl Config {
+    /// Defaults around a certificate.
+    pub fn new(certificate: Certificate) -> Self {
+        Config {
+            certificate,
+            sctp: weft_sctp::Config {
+                zero_checksum: true,
+                ..Default::default()
+            },
+            rng_seed: None,
+        }
+    }
+}
+
+/// A stable handle for a data channel: W3C channel objects exist before their id is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChannelHandle(pub u32);
+
+/// What a [`PeerConnection`] reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A local candidate to trickle to the peer (`a=candidate` value).
+    IceCandidate(String),
+    /// `iceconnectionstatechange`.
+    IceConnectionState(IceState),
+    /// `connectionstatechange`.
+    ConnectionState(ConnectionState),
+    /// `signalingstatechange`.
+    SignalingState(SignalingState),
+    /// `negotiationneeded`.
+    NegotiationNeeded,
+    /// `datachannel`: the peer opened a channel.
+    DataChannel(ChannelHandle),
+    /// A channel event, by handle.
+    Channel(ChannelHandle, weft_datachannel::Event),
+}
+
+/// Errors of the peer connection's commands.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// JSEP refused.
+    #[error("jsep")]
+    Jsep(#[from] crate::jsep::Error),
+    /// ICE refused.
+    #[error("ice")]
+    Ice(#[from] weft_ice::Error),
+    /// DTLS refused.
+    #[error("dtls")]
+    Dtls(#[from] weft_dtls::Error),
+    /// The data channel layer refused.
+    #[error("data channel")]
+    DataChannel(#[from] weft_datachannel::Error),
+    /// No such channel handle.
+    #[error("no channel {0:?}")]
+    NoChannel(ChannelHandle),
+    /// The connection is closed.
+    #[error("closed")]
+    Closed,
+}
+
+/// The sans-IO peer connection.
+#[derive(Debug)]
+pub struct PeerConnection {
+    jsep: Jsep,
+    /// Controlled until this side makes the first offer (RFC 8445 §6.1.1: the offerer
+    /// controls); rebuilt then, before it has talked to anyone.
+    ice: Option<Agent>,
+    ice_config: weft_ice::Config,
+    /// Local candidates as the driver gave them, to rebuild the agent with.
+    gathered: Vec<Candidate>,
+    role_fixed: bool,
+    wall: SystemTime,
+    start: Instant,
+    certificate: Certificate,
+    sctp: weft_sctp::Config,
+    dtls: Option<Connection>,
+    dtls_role: Option<DtlsRole>,
+    remote_fingerprints: Vec<weft_dtls::Fingerprint>,
+    dc: Option<Endpoint>,
+    handles: HashMap<u32, Option<ChannelId>>,
+    by_id: HashMap<u16, u32>,
+    pending: Vec<(u32, ChannelInit)>,
+    next_handle: u32,
+    events: VecDeque<Event>,
+    ice_state: IceState,
+    state: ConnectionState,
+    dtls_failed: bool,
+    remote_applied: bool,
+    now: Instant,
+}
+
+impl PeerConnection {
+    /// A new peer connection; `wall` is the wall-clock time at `now` (certificate validity).
+    pub fn new(config: Config, now: Instant, wall: SystemTime) -> Result<PeerConnection, Error> {
+        let mut seed = [0u8; 32];
+        match config.rng_seed {
+            Some(s) => seed = s,
+            None => openssl::rand::rand_bytes(&mut seed).map_err(|e| Error::Dtls(e.into()))?,
+        };
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let creds = Credentials {
+            ufrag: hex(&seed[..4]),
+            pwd: hex(&seed[4..16]),
+        };
+        let mut ice_config = weft_ice::Config::new(creds.clone(), IceRole::Controlled);
+        ice_config.rng_seed = Some(seed);
+        let fp = config.certificate.fingerprint(HashAlgorithm::Sha256)?;
+        let sdp_fp = weft_sdp::Fingerprint {
+            algorithm: weft_sdp::HashFunction::Sha256,
+            value: fp.value.clone(),
+        };
+        let mut params = LocalParameters::new(&creds.ufrag, &creds.pwd, Some(sdp_fp));
+        params.max_message_size = config.sctp.max_message_size as u64;
+        params.sctp_port = config.sctp.local_port;
+        let mut sctp = config.sctp;
+        if sctp.rng_seed.is_none() {
+            sctp.rng_seed = Some(seed);
+        }
+        Ok(PeerConnection {
+            jsep: Jsep::new(
+                params,
+                u64::from_be_bytes([
+                    seed[16], seed[17], seed[18], seed[19], seed[20], seed[21], seed[22], 0,
+                ]),
+            ),
+            ice: Some(Agent::new(ice_config.clone())?),
+            ice_config,
+            gathered: Vec::new(),
+            role_fixed: false,
+            wall,
+            start: now,
+            certificate: config.certificate,
+            sctp,
+            dtls: None,
+            dtls_role: None,
+            remote_fingerprints: Vec::new(),
+            dc: None,
+            handles: HashMap::new(),
+            by_id: HashMap::new(),
+            pending: Vec::new(),
+            next_handle: 1,
+            events: VecDeque::new(),
+            ice_state: IceState::New,
+            state: ConnectionState::New,
+            dtls_failed: false,
+            remote_applied: false,
+            now,
+        })
+    }
+
+    /// Adds a local candidate the driver gathered (a host address it bound, a reflexive
+    /// address it learnt); it goes into later descriptions and out as [`Event::IceCandidate`].
+    pub fn add_local_candidate(&mut self, now: Instant, c: Candidate) -> Result<(), Error> {
+        self.now = now;
+        self.gathered.push(c.clone());
+        let ice = self.ice.as_mut().ok_or(Error::Closed)?;
+        let c = ice.add_local_candidate(now, c)?;
+        self.jsep.local_parameters_mut().candidates.push(c.to_sdp());
+        self.events.push_back(Event::IceCandidate(c.to_string()));
+        Ok(())
+    }
+
+    /// Gathering is over.
+    pub fn end_of_local_candidates(&mut self, now: Instant) -> Result<(), Error> {
+        self.now = now;
+        if let Some(ice) = self.ice.as_mut() {
+            ice.end_of_local_candidates(now)?;
+        }
+        self.jsep.local_parameters_mut().gathering_complete = true;
+        Ok(())
+    }
+
+    /// A candidate the peer trickled (`addIceCandidate`).
+    pub fn add_ice_candidate(&mut self, now: Instant, candidate: &str) -> Result<(), Error> {
+        self.now = now;
+        let c: Candidate = candidate
+            .parse()
+            .map_err(|_| Error::Jsep(crate::jsep::Error::Unusable("bad candidate")))?;
+        let ice = self
+            .ice
+            .as_mut()
+            .ok_or(Error::Jsep(crate::jsep::Error::Unusable(
+                "no remote description yet",
+            )))?;
+        ice.add_remote_candidate(now, c)?;
+        Ok(())
+    }
+
+    /// `createDataChannel`: the channel opens once the transport is up.
+    pub fn create_data_channel(
+        &mut self,
+        now: Instant,
+        init: ChannelInit,
+    ) -> Result<ChannelHandle, Error> {
+        self.now = now;
+        let h = self.next_handle;
+        self.next_handle += 1;
+        match self.dc.as_mut() {
+            Some(dc) => {
+                let id = dc.create_channel(now, init)?;
+                self.handles.insert(h, Some(id));
+                self.by_id.insert(id.0, h);
+            }
+            None => {
+                self.handles.insert(h, None);
+                self.pending.push((h, init));
+            }
+        }
+        let was = self.jsep.is_negotiation_needed();
+        self.jsep.set_data_wanted(true);
+        if !was && self.jsep.is_negotiation_needed() {
+            self.events.push_back(Event::NegotiationNeeded);
+        }
+        Ok(ChannelHandle(h))
+    }
+
+    /// The channel id behind a handle, once the DTLS role fixed it.
+    pub fn channel_id(&self, h: ChannelHandle) -> Option<ChannelId> {
+        self.handles.get(&h.0).copied().flatten()
+    }
+
+    /// Sends on a channel.
+    pub fn send(
+        &mut self,
+        now: Instant,
+        h: ChannelHandle,
+        data: Bytes,
+        binary: bool,
+    ) -> Result<(), Error> {
+        self.now = now;
+        let id = self.channel_id(h).ok_or(Error::NoChannel(h))?;
+        let dc = self.dc.as_mut().ok_or(Error::NoChannel(h))?;
+        dc.send(now, id, data, binary)?;
+        Ok(())
+    }
+
+    /// Closes a channel.
+    pub fn close_channel(&mut self, now: Instant, h: ChannelHandle) -> Result<(), Error> {
+        let id = self.channel_id(h).ok_or(Error::NoChannel(h))?;
+        let dc = self.dc.as_mut().ok_or(Error::NoChannel(h))?;
+        dc.close_channel(now, id)?;
+        Ok(())
+    }
+
+    /// The data channel endpoint, once the transport exists.
+    pub fn data_channels(&self) -> Option<&Endpoint> {
+        self.dc.as_ref()
+    }
+
+    /// The JSEP machine (descriptions, signaling state).
+    pub fn jsep(&self) -> &Jsep {
+        &self.jsep
+    }
+
+    /// The ICE agent, once a description fixed its role.
+    pub fn ice(&self) -> Option<&Agent> {
+        self.ice.as_ref()
+    }
+
+    /// `connectionState`.
+    pub fn connection_state(&self) -> ConnectionState {
+        self.state
+    }
+
+    /// `createOffer`.
+    pub fn create_offer(&mut self) -> Result<String, Error> {
+        Ok(self.jsep.create_offer(false)?)
+    }
+
+    /// `createAnswer`.
+    pub fn create_answer(&mut self) -> Result<String, Error> {
+        Ok(self.jsep.create_answer()?)
+    }
+
+    /// `setLocalDescription`.
+    pub fn set_local_description(
+        &mut self,
+        now: Instant,
+        kind: SdpType,
+        sdp: &str,
+    ) -> Result<(), Error> {
+        self.now = now;
+        let before = self.jsep.signaling_state();
+        self.jsep.set_local_description(kind, sdp)?;
+        if kind == SdpType::Offer {
+            self.ensure_ice(now, IceRole::Controlling)?;
+        }
+        self.after_signaling(now, before)
+    }
+
+    /// `setRemoteDescription`.
+    pub fn set_remote_description(
+        &mut self,
+        now: Instant,
+        kind: SdpType,
+        sdp: &str,
+    ) -> Result<(), Error> {
+        self.now = now;
+        let before = self.jsep.signaling_state();
+        self.jsep.set_remote_description(kind, sdp)?;
+        if kind == SdpType::Offer {
+            self.ensure_ice(now, IceRole::Controlled)?;
+        }
+        if kind != SdpType::Rollback {
+            self.apply_remote(now)?;
+        }
+        self.after_signaling(now, before)
+    }
+
+    /// Closes everything.
+    pub fn close(&mut self, now: Instant) {
+        self.now = now;
+        if let Some(dc) = self.dc.as_mut() {
+            dc.close(now);
+        }
+        if let Some(d) = self.dtls.as_mut() {
+            d.close(now);
+        }
+        if let Some(ice) = self.ice.as_mut() {
+            ice.close(now);
+        }
+        self.jsep.close();
+        self.set_state(ConnectionState::Closed);
+    }
+
+    fn after_signaling(&mut self, now: Instant, before: SignalingState) -> Result<(), Error> {
+        let after = self.jsep.signaling_state();
+        if after != before {
+            self.events.push_back(Event::SignalingState(after));
+        }
+        if let Some(n) = self.jsep.negotiated()
+            && self.dtls_role.is_none()
+        {
+            self.dtls_role = Some(n.dtls_role);
+            self.remote_fingerprints = n
+                .remote_fingerprints
+                .iter()
+                .filter_map(|f| f.to_string().parse().ok())
+                .collect();
+            let role = match n.dtls_role {
+                DtlsRole::Client => DcRole::Client,
+                DtlsRole::Server => DcRole::Server,
+            };
+            let mut sctp = self.sctp.clone();
+            sctp.remote_port = n.remote_sctp_port;
+            sctp.remote_max_message_size =
+                usize::try_from(n.remote_max_message_size).unwrap_or(usize::MAX);
+            let mut dc = Endpoint::new(weft_datachannel::Config { role, sctp }, now)?;
+            for (h, init) in std::mem::take(&mut self.pending) {
+                let id = dc.create_channel(now, init)?;
+                self.handles.insert(h, Some(id));
+                self.by_id.insert(id.0, h);
+            }
+            self.dc = Some(dc);
+        }
+        self.maybe_start_dtls(now);
+        Ok(())
+    }
+
+    /// Fixes the agent's role at the first description (RFC 8445 §6.1.1: the offerer
+    /// controls). The agent starts controlled; an offerer's is rebuilt as controlling with
+    /// the same candidates, in the same order, before any check went out.
+    fn ensure_ice(&mut self, now: Instant, role: IceRole) -> Result<(), Error> {
+        if self.role_fixed {
+            return Ok(());
+        }
+        self.role_fixed = true;
+        if role == self.ice_config.role {
+            return Ok(());
+        }
+        self.ice_config.role = role;
+        let mut ice = Agent::new(self.ice_config.clone())?;
+        for c in &self.gathered {
+            ice.add_local_candidate(now, c.clone())?;
+        }
+        if self.jsep.local_parameters_mut().gathering_complete {
+            ice.end_of_local_candidates(now)?;
+        }
+        self.ice = Some(ice);
+        Ok(())
+    }
+
+    fn apply_remote(&mut self, now: Instant) -> Result<(), Error> {
+        let Some((ufrag, pwd, lite, candidates, eoc)) = self.jsep.remote_ice() else {
+            return Ok(());
+        };
+        let Some(ice) = self.ice.as_mut() else {
+            return Ok(());
+        };
+        if self.remote_applied {
+            return Ok(());
+        }
+        self.remote_applied = true;
+        ice.set_remote_credentials(now, Credentials { ufrag, pwd })?;
+        ice.set_remote_lite(now, lite)?;
+        for c in &candidates {
+            if let Ok(c) = Candidate::try_from(c) {
+                // Candidates the agent cannot use yet (mDNS names) are skipped; trickle may follow.
+                let _ = ice.add_remote_candidate(now, c);
+            }
+        }
+        if eoc {
+            ice.end_of_remote_candidates(now)?;
+        }
+        Ok(())
+    }
+
+    fn maybe_start_dtls(&mut self, now: Instant) {
+        if self.dtls.is_some()
+            || !matches!(self.ice_state, IceState::Connected | IceState::Completed)
+        {
+            return;
+        }
+        let Some(role) = self.dtls_role else { return };
+        let mut cfg = weft_dtls::Config::new(self.certificate.clone());
+        cfg.remote_fingerprints = self.remote_fingerprints.clone();
+        cfg.mtu = self.sctp.mtu + 37;
+        let role = match role {
+            DtlsRole::Client => DtlsRoleD::Client,
+            DtlsRole::Server => DtlsRoleD::Server,
+        };
+        let wall = self.wall + now.saturating_duration_since(self.start);
+        match Connection::new(role, cfg, now, wall) {
+            Ok(c) => {
+                info!("peerconnection: DTLS started as {role:?}");
+                self.dtls = Some(c);
+                self.update_state();
+            }
+            Err(e) => {
+                debug!("peerconnection: DTLS could not start: {e}");
+                self.dtls_failed = true;
+                self.update_state();
+            }
+        }
+    }
+
+    /// A datagram from the network (the driver's socket).
+    pub fn handle_input(&mut self, now: Instant, input: Received) {
+        self.now = now;
+        if let Some(ice) = self.ice.as_mut() {
+            ice.handle_input(now, input);
+        }
+        self.pump(now);
+    }
+
+    /// Fires due timers.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        if let Some(ice) = self.ice.as_mut() {
+            ice.handle_timeout(now);
+        }
+        if let Some(d) = self.dtls.as_mut() {
+            d.handle_timeout(now);
+        }
+        if let Some(dc) = self.dc.as_mut() {
+            dc.handle_timeout(now);
+        }
+        self.pump(now);
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        let now = self.now;
+        self.pump(now);
+        self.ice.as_mut()?.poll_transmit()
+    }
+
+    /// The next event.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        let now = self.now;
+        self.pump(now);
+        self.events.pop_front()
+    }
+
+    /// The earliest deadline.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.ice.as_ref().and_then(|i| i.poll_timeout()),
+            self.dtls.as_ref().and_then(|d| d.poll_timeout()),
+            self.dc.as_ref().and_then(|d| d.poll_timeout()),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Moves data between the machines until nothing moves.
+    fn pump(&mut self, now: Instant) {
+        for _ in 0..64 {
+            let mut moved = false;
+            while let Some(ev) = self.ice.as_mut().and_then(|i| i.poll_event()) {
+                moved = true;
+                match ev {
+                    weft_ice::Event::Data(r) => {
+                        // RFC 7983: 20-63 is DTLS; STUN was the agent's own.
+                        if matches!(r.payload.first(), Some(20..=63))
+                            && let Some(d) = self.dtls.as_mut()
+                        {
+                            d.handle_input(now, r.payload);
+                        }
+                    }
+                    weft_ice::Event::StateChanged(s) => {
+                        self.ice_state = s;
+                        self.events.push_back(Event::IceConnectionState(s));
+                        self.maybe_start_dtls(now);
+                        self.update_state();
+                    }
+                    weft_ice::Event::LocalCandidate(c) => {
+                        self.jsep.local_parameters_mut().candidates.push(c.to_sdp());
+                        self.events.push_back(Event::IceCandidate(c.to_string()));
+                    }
+                    _ => {}
+                }
+            }
+            let mut state_changed = false;
+            if let Some(d) = self.dtls.as_mut() {
+                while let Some(p) = d.poll_transmit() {
+                    moved = true;
+                    if let Some(Err(e)) = self.ice.as_mut().map(|i| i.send(now, p)) {
+                        debug!("peerconnection: no path for DTLS yet: {e}");
+                    }
+                }
+                while let Some(ev) = d.poll_event() {
+                    moved = true;
+                    match ev {
+                        weft_dtls::Event::Data(b) => {
+                            if let Some(dc) = self.dc.as_mut() {
+                                dc.handle_input(now, b);
+                            }
+                        }
+                        weft_dtls::Event::Connected { .. } => {
+                            if let Some(dc) = self.dc.as_mut() {
+                                let _ = dc.connect(now);
+                            }
+                            state_changed = true;
+                        }
+                        weft_dtls::Event::Closed { .. } => {
+                            self.dtls_failed = true;
+                            state_changed = true;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if state_changed {
+                self.update_state();
+            }
+            if let (Some(dc), Some(d)) = (self.dc.as_mut(), self.dtls.as_mut()) {
+                while let Some(p) = dc.poll_transmit() {
+                    moved = true;
+                    if let Err(e) = d.send(&p) {
+                        debug!("peerconnection: DTLS refused an SCTP packet: {e}");
+                    }
+                }
+            }
+            if let Some(dc) = self.dc.as_mut() {
+                while let Some(ev) = dc.poll_event() {
+                    moved = true;
+                    let id = match &ev {
+                        weft_datachannel::Event::Incoming(id)
+                        | weft_datachannel::Event::Open(id)
+                        | weft_datachannel::Event::BufferedAmountLow(id)
+                        | weft_datachannel::Event::Closing(id)
+                        | weft_datachannel::Event::Closed(id) => Some(*id),
+                        weft_datachannel::Event::Message(m) => Some(m.id),
+                        weft_datachannel::Event::Error { id, .. } => Some(*id),
+                        _ => None,
+                    };
+                    let Some(id) = id else { continue };
+                    let h = match self.by_id.get(&id.0) {
+                        Some(h) => *h,
+                        None => {
+                            let h = self.next_handle;
+                            self.next_handle += 1;
+                            self.handles.insert(h, Some(id));
+                            self.by_id.insert(id.0, h);
+                            h
+                        }
+                    };
+                    if matches!(ev, weft_datachannel::Event::Incoming(_)) {
+                        self.events.push_back(Event::DataChannel(ChannelHandle(h)));
+                    } else {
+                        self.events.push_back(Event::Channel(ChannelHandle(h), ev));
+                    }
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
+    }
+
+    fn update_state(&mut self) {
+        if self.state == ConnectionState::Closed {
+            return;
+        }
+        let dtls_up = self.dtls.as_ref().is_some_and(|d| d.is_connected());
+        let s = match self.ice_state {
+            _ if self.dtls_failed => ConnectionState::Failed,
+            IceState::Failed => ConnectionState::Failed,
+            IceState::Closed => ConnectionState::Closed,
+            IceState::Disconnected => ConnectionState::Disconnected,
+            IceState::Connected | IceState::Completed if dtls_up => ConnectionState::Connected,
+            IceState::Checking | IceState::Connected | IceState::Completed => {
+                ConnectionState::Connecting
+            }
+            IceState::New => ConnectionState::New,
+        };
+        self.set_state(s);
+    }
+
+    fn set_state(&mut self, s: ConnectionState) {
+        if s != self.state {
+            info!("peerconnection: {:?} -> {s:?}", self.state);
+            self.state = s;
+            self.events.push_back(Event::ConnectionState(s));
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Two peer connections over weft-testkit's simulated network: offer/answer, ICE, DTLS, SCTP
+//! and data channels composed end to end, in virtual time.
+
+#![allow(clippy::disallowed_methods, clippy::print_stderr)] // certificates need a wall clock; one figure
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant, SystemTime};
+
+use bytes::Bytes;
+use weft_datachannel::ChannelInit;
+use weft_dtls::{Certificate, KeyType};
+use weft_ice::Candidate;
+use weft_peerconnection::jsep::SdpType;
+use weft_peerconnection::{ChannelHandle, Config, ConnectionState, Event, PeerConnection};
+use weft_proto::{Received, Transmit};
+use weft_testkit::{LinkConfig, Node, NodeId, Simulator};
+
+struct Pc {
+    pc: PeerConnection,
+    events: Vec<Event>,
+}
+
+impl Pc {
+    fn drain(&mut self) {
+        while let Some(e) = self.pc.poll_event() {
+            self.events.push(e);
+        }
+    }
+    fn messages(&self) -> Vec<Bytes> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Channel(_, weft_datachannel::Event::Message(m)) => Some(m.data.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Node for Pc {
+    fn handle_input(&mut self, now: Instant, input: Received) {
+        self.pc.handle_input(now, input);
+        self.drain();
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.pc.handle_timeout(now);
+        self.drain();
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.pc.poll_transmit()
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.pc.poll_timeout()
+    }
+}
+
+fn peer(sim: &mut Simulator, ip: &str, seed: u8) -> NodeId {
+    let cert = Certificate::generate(
+        KeyType::EcdsaP256,
+        SystemTime::now(),
+        Duration::from_secs(86400),
+    )
+    .unwrap();
+    let mut cfg = Config::new(cert);
+    cfg.rng_seed = Some([seed; 32]);
+    let now = sim.now();
+    let mut pc = PeerConnection::new(cfg, now, SystemTime::now()).unwrap();
+    let ip: IpAddr = ip.parse().unwrap();
+    pc.add_local_candidate(now, Candidate::host(SocketAddr::new(ip, 5000)))
+        .unwrap();
+    pc.end_of_local_candidates(now).unwrap();
+    sim.add_node(ip, Pc { pc, events: vec![] })
+}
+
+fn pc(sim: &Simulator, id: NodeId) -> &Pc {
+    sim.node::<Pc>(id)
+}
+
+#[test]
+fn offer_answer_ice_dtls_sctp_and_a_data_channel_end_to_end() {
+    let mut sim = Simulator::with_seed(3);
+    sim.set_default_link(
+        LinkConfig::default()
+            .with_latency(Duration::from_millis(10))
+            .with_loss(0.02),
+    );
+    let a = peer(&mut sim, "10.0.0.1", 1);
+    let b = peer(&mut sim, "10.0.0.2", 2);
+    // Alice creates a channel before any negotiation, as web pages do.
+    let chat: ChannelHandle = sim.with_node::<Pc, _>(a, |p, now| {
+        p.pc.create_data_channel(now, ChannelInit::new("chat"))
+            .unwrap()
+    });
+    let offer = sim.with_node::<Pc, _>(a, |p, now| {
+        p.drain();
+        assert!(p.events.contains(&Event::NegotiationNeeded));
+        let o = p.pc.create_offer().unwrap();
+        p.pc.set_local_description(now, SdpType::Offer, &o).unwrap();
+        o
+    });
+    let answer = sim.with_node::<Pc, _>(b, |p, now| {
+        p.pc.set_remote_description(now, SdpType::Offer, &offer)
+            .unwrap();
+        let ans = p.pc.create_answer().unwrap();
+        p.pc.set_local_description(now, SdpType::Answer, &ans)
+            .unwrap();
+        ans
+    });
+    sim.with_node::<Pc, _>(a, |p, now| {
+        p.pc.set_remote_description(now, SdpType::Answer, &answer)
+            .unwrap()
+    });
+    sim.run_until(
+        |s| {
+            pc(s, a).pc.connection_state() == ConnectionState::Connected
+                && pc(s, b).pc.connection_state() == ConnectionState::Connected
+        },
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let connected_after = sim.elapsed();
+    // The channel opens on both sides; bob learns it through `datachannel`.
+    sim.run_until(
+        |s| {
+            pc(s, a).events.iter().any(
+                |e| matches!(e, Event::Channel(h, weft_datachannel::Event::Open(_)) if *h == chat),
+            ) && pc(s, b)
+                .events
+                .iter()
+                .any(|e| matches!(e, Event::DataChannel(_)))
+        },
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let id = pc(&sim, a).pc.channel_id(chat).unwrap();
+    assert_eq!(
+        id.0 % 2,
+        1,
+        "alice offered actpass, bob answered active: alice is the DTLS server, odd ids"
+    );
+    for i in 0..20 {
+        sim.with_node::<Pc, _>(a, |p, now| {
+            p.pc.send(now, chat, Bytes::from(format!("m{i}")), false)
+                .unwrap()
+        });
+    }
+    sim.run_until(|s| pc(s, b).messages().len() == 20, Duration::from_secs(30))
+        .unwrap();
+    let got: Vec<String> = pc(&sim, b)
+        .messages()
+        .iter()
+        .map(|m| String::from_utf8_lossy(m).into_owned())
+        .collect();
+    assert_eq!(got, (0..20).map(|i| format!("m{i}")).collect::<Vec<_>>());
+    // Bob answers on the channel he was handed.
+    let bh = pc(&sim, b)
+        .events
+        .iter()
+        .find_map(|e| {
+            if let Event::DataChannel(h) = e {
+                Some(*h)
+            } else {
+                None
+            }
+        })
+        .unwrap();
+    sim.with_node::<Pc, _>(b, |p, now| {
+        p.pc.send(now, bh, Bytes::from_static(b"pong"), true)
+            .unwrap()
+    });
+    sim.run_until(
+        |s| pc(s, a).messages().contains(&Bytes::from_static(b"pong")),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    // Closing the channel from alice closes it on both sides.
+    sim.with_node::<Pc, _>(a, |p, now| p.pc.close_channel(now, chat).unwrap());
+    sim.run_until(
+        |s| {
+            pc(s, b).events.iter().any(
+                |e| matches!(e, Event::Channel(h, weft_datachannel::Event::Closed(_)) if *h == bh),
+            )
+        },
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    eprintln!("connected after {connected_after:?} of virtual time");
+}
