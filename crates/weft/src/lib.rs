@@ -26,6 +26,7 @@
 
 pub mod datachannel;
 pub mod dtls;
+pub mod peer;
 pub mod stun;
 pub mod turn;
 
@@ -57,6 +58,9 @@ pub enum Error {
     /// The data channel layer refused a command.
     #[error("data channel")]
     DataChannel(#[from] weft_datachannel::Error),
+    /// The peer connection refused a command.
+    #[error("peer connection")]
+    PeerConnection(#[from] weft_peerconnection::Error),
     /// The connection's task has stopped.
     #[error("connection closed")]
     Closed,
