@@ -99,6 +99,9 @@ async fn drive(rx: &mut mpsc::Receiver<Http>) -> anyhow::Result<(String, String)
     let own = pc
         .create_data_channel(ChannelInit::new("from-weft"))
         .await?;
+    if std::env::var_os("WEFT_INTEROP_DUMP").is_some() {
+        eprintln!("offer:\n{offer}\nanswer:\n{answer}");
+    }
     let _ = reply.send(answer);
     let t0 = Instant::now();
     let mut labels: HashMap<ChannelHandle, String> = HashMap::new();

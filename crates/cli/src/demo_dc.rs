@@ -1,15 +1,17 @@
-//! The data channel part of `weft demo`: SCTP over DTLS over loopback UDP, with one chat
-//! channel (messages echoed by bob) and one bulk channel (a large transfer paced by
-//! `bufferedAmountLowThreshold`), then both channels closed and the association shut down.
+//! The peer connection part of `weft demo`: two `weft::peer::PeerConnection`s on loopback UDP
+//! exchange an offer and an answer, connect (ICE, DTLS, SCTP), and run one chat channel
+//! (messages echoed by bob) and one bulk channel (a large transfer paced by
+//! `bufferedAmountLowThreshold`); then both channels close and the connections end.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use bytes::Bytes;
-use tokio::net::UdpSocket;
-use weft::datachannel::{ChannelEvent, ChannelId, ChannelInit, DataChannelTransport, Event};
-use weft::dtls::{Certificate, Config, HashAlgorithm, KeyType, Role};
+use weft::datachannel::ChannelEvent;
+use weft::peer::{
+    ChannelHandle, ChannelInit, ConnectionState, Event, PeerConnection, RtcConfiguration, SdpType,
+};
 
 use crate::demo::{Options, Timeline, ms};
 
@@ -58,34 +60,30 @@ const BULK_MESSAGE: usize = 64 * 1024;
 const SEND_AHEAD: usize = 4 << 20;
 
 pub(crate) async fn run(tl: &Timeline, opts: &Options) -> anyhow::Result<Figures> {
-    let wall = std::time::SystemTime::now();
-    let day = Duration::from_secs(86400);
-    let (ac, bc) = (
-        Certificate::generate(KeyType::EcdsaP256, wall, day)?,
-        Certificate::generate(KeyType::EcdsaP256, wall, day)?,
-    );
-    let (afp, bfp) = (
-        ac.fingerprint(HashAlgorithm::Sha256)?,
-        bc.fingerprint(HashAlgorithm::Sha256)?,
-    );
-    let mut a_cfg = Config::new(ac);
-    a_cfg.remote_fingerprints = vec![bfp];
-    let mut b_cfg = Config::new(bc);
-    b_cfg.remote_fingerprints = vec![afp];
-    let (alice, bob) = (
-        UdpSocket::bind("127.0.0.1:0").await?,
-        UdpSocket::bind("127.0.0.1:0").await?,
-    );
-    let (a_addr, b_addr) = (alice.local_addr()?, bob.local_addr()?);
-    tl.say(format!(
-        "data channels: alice on udp {a_addr}, bob on udp {b_addr}"
-    ));
     let started = Instant::now();
-    let bob = DataChannelTransport::start(bob, a_addr, Role::Server, b_cfg)?;
-    let mut alice = DataChannelTransport::start(alice, b_addr, Role::Client, a_cfg)?;
-    // Channels may be created before anything is connected; they open with the association.
-    let chat = alice.create_channel(ChannelInit::new("chat")).await?;
-    let bulk = alice.create_channel(ChannelInit::new("bulk")).await?;
+    let mut alice = PeerConnection::new(RtcConfiguration::default()).await?;
+    let bob = PeerConnection::new(RtcConfiguration::default()).await?;
+    tl.say(format!(
+        "peer connections: alice on udp {}, bob on udp {}",
+        alice.local_addrs()[0],
+        bob.local_addrs()[0]
+    ));
+    // Channels may be created before anything is negotiated; they open with the association.
+    let chat = alice.create_data_channel(ChannelInit::new("chat")).await?;
+    let bulk = alice.create_data_channel(ChannelInit::new("bulk")).await?;
+    let offer = alice.create_offer().await?;
+    alice.set_local_description(SdpType::Offer, &offer).await?;
+    bob.set_remote_description(SdpType::Offer, &offer).await?;
+    let answer = bob.create_answer().await?;
+    bob.set_local_description(SdpType::Answer, &answer).await?;
+    alice
+        .set_remote_description(SdpType::Answer, &answer)
+        .await?;
+    tl.say(format!(
+        "offer ({} bytes) and answer ({} bytes) exchanged",
+        offer.len(),
+        answer.len()
+    ));
     let bulk_total = opts.bulk_mib << 20;
     let bob_task = tokio::spawn(bob_side(bob, bulk_total));
 
@@ -95,20 +93,18 @@ pub(crate) async fn run(tl: &Timeline, opts: &Options) -> anyhow::Result<Figures
         match alice
             .next_event()
             .await
-            .context("alice's transport stopped")?
+            .context("alice's peer connection stopped")?
         {
-            Event::DtlsConnected { cipher } => {
-                tl.say(format!("data channels: DTLS connected ({cipher})"))
-            }
-            Event::Channel(ChannelEvent::Connected) => {
+            Event::IceConnectionState(s) => tl.say(format!("alice: ICE {s:?}")),
+            Event::ConnectionState(ConnectionState::Connected) => {
                 connect = started.elapsed();
-                tl.say("data channels: SCTP association established (both sides sent INIT)");
+                tl.say("alice: connected (ICE, DTLS and SCTP up)");
             }
-            Event::Channel(ChannelEvent::Open(id)) => {
+            Event::ConnectionState(ConnectionState::Failed) => bail!("alice's connection failed"),
+            Event::Channel(h, ChannelEvent::Open(id)) if h == chat || h == bulk => {
                 open += 1;
                 tl.say(format!("data channels: channel {id} open"));
             }
-            Event::Closed { reason } => bail!("alice's transport closed: {reason}"),
             _ => {}
         }
     }
@@ -128,8 +124,8 @@ pub(crate) async fn run(tl: &Timeline, opts: &Options) -> anyhow::Result<Figures
             next += 1;
         }
         match tokio::time::timeout(Duration::from_secs(5), alice.next_event()).await {
-            Ok(Some(Event::Channel(ChannelEvent::Message(m))))
-                if m.id == chat && m.data.len() >= 8 =>
+            Ok(Some(Event::Channel(h, ChannelEvent::Message(m))))
+                if h == chat && m.data.len() >= 8 =>
             {
                 let n = u64::from_be_bytes(m.data[..8].try_into().expect("8 bytes"));
                 if let Some(at) = sent_at.remove(&n) {
@@ -137,9 +133,11 @@ pub(crate) async fn run(tl: &Timeline, opts: &Options) -> anyhow::Result<Figures
                     echoed += 1;
                 }
             }
-            Ok(Some(Event::Closed { reason })) => bail!("alice's transport closed: {reason}"),
+            Ok(Some(Event::ConnectionState(ConnectionState::Failed))) => {
+                bail!("alice's connection failed")
+            }
             Ok(Some(_)) => {}
-            Ok(None) => bail!("alice's transport stopped"),
+            Ok(None) => bail!("alice's peer connection stopped"),
             Err(_) => bail!("no echo for 5 s: {} chat messages missing", sent_at.len()),
         }
     }
@@ -164,24 +162,26 @@ pub(crate) async fn run(tl: &Timeline, opts: &Options) -> anyhow::Result<Figures
             queued += BULK_MESSAGE as u64;
         }
         match tokio::time::timeout(Duration::from_secs(10), alice.next_event()).await {
-            Ok(Some(Event::Channel(ChannelEvent::Message(m))))
-                if m.id == chat && m.data.starts_with(b"bulk done") =>
+            Ok(Some(Event::Channel(h, ChannelEvent::Message(m))))
+                if h == chat && m.data.starts_with(b"bulk done") =>
             {
                 done = true
             }
-            Ok(Some(Event::Closed { reason })) => bail!("alice's transport closed: {reason}"),
+            Ok(Some(Event::ConnectionState(ConnectionState::Failed))) => {
+                bail!("alice's connection failed")
+            }
             Ok(Some(_)) => {}
-            Ok(None) => bail!("alice's transport stopped"),
+            Ok(None) => bail!("alice's peer connection stopped"),
             Err(_) => bail!("bulk transfer stalled"),
         }
     }
     let bulk_elapsed = t1.elapsed();
     tl.say(format!(
-        "data channels: bob received {} MiB on channel {bulk} in {:.1} ms",
+        "data channels: bob received {} MiB on the bulk channel in {:.1} ms",
         bulk_total >> 20,
         ms(bulk_elapsed)
     ));
-    let stats = alice.sctp_stats().await?;
+    let stats = alice.sctp_stats().await?.context("no association")?;
     alice.close_channel(chat).await?;
     alice.close_channel(bulk).await?;
     let mut closed = 0;
@@ -189,24 +189,18 @@ pub(crate) async fn run(tl: &Timeline, opts: &Options) -> anyhow::Result<Figures
         match alice
             .next_event()
             .await
-            .context("alice's transport stopped")?
+            .context("alice's peer connection stopped")?
         {
-            Event::Channel(ChannelEvent::Closed(_)) => closed += 1,
-            Event::Closed { reason } => bail!("alice's transport closed: {reason}"),
+            Event::Channel(_, ChannelEvent::Closed(_)) => closed += 1,
+            Event::ConnectionState(ConnectionState::Failed) => bail!("alice's connection failed"),
             _ => {}
         }
     }
     tl.say("data channels: both channels closed by stream reset on both sides");
     alice.close().await;
-    while let Some(ev) = alice.next_event().await {
-        if let Event::Closed { .. } = ev {
-            break;
-        }
-    }
     let bob_got = bob_task.await??;
     tl.say(format!(
-        "data channels: association shut down; bob got {} bulk bytes",
-        bob_got
+        "peer connections closed; bob got {bob_got} bulk bytes"
     ));
     if bob_got != bulk_total {
         bail!("bob received {bob_got} of {bulk_total} bulk bytes");
@@ -223,20 +217,22 @@ pub(crate) async fn run(tl: &Timeline, opts: &Options) -> anyhow::Result<Figures
     })
 }
 
-/// Bob: echoes chat messages, counts bulk bytes and says when all arrived.
-async fn bob_side(mut bob: DataChannelTransport, bulk_total: u64) -> anyhow::Result<u64> {
-    let mut labels: HashMap<ChannelId, String> = HashMap::new();
+/// Bob: echoes chat messages, counts bulk bytes and says when all arrived; stops when alice
+/// closes (the connection closes under him).
+async fn bob_side(mut bob: PeerConnection, bulk_total: u64) -> anyhow::Result<u64> {
+    let mut labels: HashMap<ChannelHandle, String> = HashMap::new();
     let mut got = 0u64;
+    let mut closed = 0;
     while let Some(ev) = bob.next_event().await {
         match ev {
-            Event::Channel(ChannelEvent::Incoming(id)) => {
-                if let Some(info) = bob.channel(id).await? {
-                    labels.insert(id, info.label);
+            Event::DataChannel(h) => {
+                if let Some(info) = bob.channel(h).await? {
+                    labels.insert(h, info.label);
                 }
             }
-            Event::Channel(ChannelEvent::Message(m)) => match labels.get(&m.id).map(String::as_str)
+            Event::Channel(h, ChannelEvent::Message(m)) => match labels.get(&h).map(String::as_str)
             {
-                Some("chat") => bob.send(m.id, m.data).await?,
+                Some("chat") => bob.send(h, m.data).await?,
                 Some("bulk") => {
                     got += m.data.len() as u64;
                     if got == bulk_total
@@ -247,7 +243,12 @@ async fn bob_side(mut bob: DataChannelTransport, bulk_total: u64) -> anyhow::Res
                 }
                 _ => {}
             },
-            Event::Closed { .. } => break,
+            Event::Channel(_, ChannelEvent::Closed(_)) => {
+                closed += 1;
+                if closed == 2 {
+                    break;
+                }
+            }
             _ => {}
         }
     }

@@ -57,9 +57,10 @@ fn demo_exchanges_over_loopback_and_reports_figures() {
     assert!(text.contains("bob closed after echoing 400"), "{text}");
     assert!(text.contains("dtls: 400 messages echoed"), "{text}");
     assert!(
-        text.contains("data channels: SCTP association established"),
+        text.contains("alice: connected (ICE, DTLS and SCTP up)"),
         "{text}"
     );
+    assert!(text.contains("offer ("), "{text}");
     assert!(
         text.contains("data channels: bob echoed 400 chat messages"),
         "{text}"

@@ -132,8 +132,14 @@ pub struct PeerConnection {
     state: ConnectionState,
     dtls_failed: bool,
     remote_applied: bool,
+    /// DTLS records that arrived before our DTLS started (the peer's ClientHello can beat
+    /// the answer to us), replayed once it does. Bounded.
+    early_dtls: VecDeque<Bytes>,
     now: Instant,
 }
+
+/// Most early DTLS records kept.
+const MAX_EARLY_DTLS: usize = 16;
 
 impl PeerConnection {
     /// A new peer connection; `wall` is the wall-clock time at `now` (certificate validity).
@@ -190,6 +196,7 @@ impl PeerConnection {
             state: ConnectionState::New,
             dtls_failed: false,
             remote_applied: false,
+            early_dtls: VecDeque::new(),
             now,
         })
     }
@@ -285,6 +292,26 @@ impl PeerConnection {
         let id = self.channel_id(h).ok_or(Error::NoChannel(h))?;
         let dc = self.dc.as_mut().ok_or(Error::NoChannel(h))?;
         dc.close_channel(now, id)?;
+        Ok(())
+    }
+
+    /// A channel's `bufferedAmount`.
+    pub fn buffered_amount(&self, h: ChannelHandle) -> usize {
+        match (self.channel_id(h), self.dc.as_ref()) {
+            (Some(id), Some(dc)) => dc.buffered_amount(id),
+            _ => 0,
+        }
+    }
+
+    /// Sets a channel's `bufferedAmountLowThreshold`.
+    pub fn set_buffered_amount_low_threshold(
+        &mut self,
+        h: ChannelHandle,
+        bytes: usize,
+    ) -> Result<(), Error> {
+        let id = self.channel_id(h).ok_or(Error::NoChannel(h))?;
+        let dc = self.dc.as_mut().ok_or(Error::NoChannel(h))?;
+        dc.set_buffered_amount_low_threshold(id, bytes);
         Ok(())
     }
 
@@ -461,14 +488,20 @@ impl PeerConnection {
         let mut cfg = weft_dtls::Config::new(self.certificate.clone());
         cfg.remote_fingerprints = self.remote_fingerprints.clone();
         cfg.mtu = self.sctp.mtu + 37;
+        // The first flight can beat the peer's ICE to a usable pair (Firefox drops it then);
+        // a short first timeout resends it soon, and the back-off stays exponential.
+        cfg.initial_rto = std::time::Duration::from_millis(100);
         let role = match role {
             DtlsRole::Client => DtlsRoleD::Client,
             DtlsRole::Server => DtlsRoleD::Server,
         };
         let wall = self.wall + now.saturating_duration_since(self.start);
         match Connection::new(role, cfg, now, wall) {
-            Ok(c) => {
+            Ok(mut c) => {
                 info!("peerconnection: DTLS started as {role:?}");
+                for rec in std::mem::take(&mut self.early_dtls) {
+                    c.handle_input(now, rec);
+                }
                 self.dtls = Some(c);
                 self.update_state();
             }
@@ -539,10 +572,14 @@ impl PeerConnection {
                 match ev {
                     weft_ice::Event::Data(r) => {
                         // RFC 7983: 20-63 is DTLS; STUN was the agent's own.
-                        if matches!(r.payload.first(), Some(20..=63))
-                            && let Some(d) = self.dtls.as_mut()
-                        {
-                            d.handle_input(now, r.payload);
+                        if matches!(r.payload.first(), Some(20..=63)) {
+                            match self.dtls.as_mut() {
+                                Some(d) => d.handle_input(now, r.payload),
+                                None if self.early_dtls.len() < MAX_EARLY_DTLS => {
+                                    self.early_dtls.push_back(r.payload)
+                                }
+                                None => debug!("peerconnection: early DTLS record dropped"),
+                            }
                         }
                     }
                     weft_ice::Event::StateChanged(s) => {

@@ -158,12 +158,13 @@ pub struct Jsep {
 const DATA_PROTO: &str = "UDP/DTLS/SCTP";
 
 impl Jsep {
-    /// A machine with our parameters and the session id of our `o=` line.
+    /// A machine with our parameters and the session id of our `o=` line (RFC 9429 §5.2.1:
+    /// below 2^63, so the top bit is cleared; Firefox refuses larger ones).
     pub fn new(local: LocalParameters, session_id: u64) -> Jsep {
         Jsep {
             local,
             state: SignalingState::Stable,
-            session_id,
+            session_id: session_id & (i64::MAX as u64 >> 1),
             version: 1,
             data_wanted: false,
             current_local: None,

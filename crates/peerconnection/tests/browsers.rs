@@ -190,3 +190,22 @@ fn ice_restart_reoffers_the_same_sections_with_new_credentials() {
         .unwrap();
     assert!(!j.is_negotiation_needed());
 }
+
+#[test]
+fn session_ids_stay_below_two_to_the_63() {
+    let fp = Fingerprint {
+        algorithm: HashFunction::Sha256,
+        value: vec![7; 32],
+    };
+    let mut j = Jsep::new(
+        LocalParameters::new("weftufrag", "weftpasswordweftpassword", Some(fp)),
+        u64::MAX,
+    );
+    j.set_data_wanted(true);
+    let offer = SessionDescription::parse(&j.create_offer(false).unwrap()).unwrap();
+    assert!(
+        offer.origin.session_id < 1 << 63,
+        "{}",
+        offer.origin.session_id
+    );
+}

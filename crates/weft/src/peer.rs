@@ -71,6 +71,9 @@ enum Cmd {
     Info(ChannelHandle, oneshot::Sender<Option<ChannelInfo>>),
     State(oneshot::Sender<(ConnectionState, SignalingState)>),
     LocalDescription(oneshot::Sender<Option<String>>),
+    Buffered(ChannelHandle, oneshot::Sender<usize>),
+    LowThreshold(ChannelHandle, usize, R<()>),
+    SctpStats(oneshot::Sender<Option<weft_sctp::Stats>>),
     Close,
 }
 
@@ -238,6 +241,35 @@ impl PeerConnection {
         rx.await.map_err(|_| crate::Error::Closed)
     }
 
+    /// A channel's `bufferedAmount`.
+    pub async fn buffered_amount(&self, h: ChannelHandle) -> Result<usize, crate::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Cmd::Buffered(h, tx))
+            .await
+            .map_err(|_| crate::Error::Closed)?;
+        rx.await.map_err(|_| crate::Error::Closed)
+    }
+
+    /// Sets a channel's `bufferedAmountLowThreshold`.
+    pub async fn set_buffered_amount_low_threshold(
+        &self,
+        h: ChannelHandle,
+        bytes: usize,
+    ) -> Result<(), crate::Error> {
+        self.call(|r| Cmd::LowThreshold(h, bytes, r)).await
+    }
+
+    /// The SCTP association's counters, once it exists (a part of `getStats`).
+    pub async fn sctp_stats(&self) -> Result<Option<weft_sctp::Stats>, crate::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Cmd::SctpStats(tx))
+            .await
+            .map_err(|_| crate::Error::Closed)?;
+        rx.await.map_err(|_| crate::Error::Closed)
+    }
+
     /// `close`.
     pub async fn close(&self) {
         let _ = self.commands.send(Cmd::Close).await;
@@ -312,6 +344,9 @@ async fn run(
                     }
                     Some(Cmd::State(r)) => { let _ = r.send((pc.connection_state(), pc.jsep().signaling_state())); }
                     Some(Cmd::LocalDescription(r)) => { let _ = r.send(pc.jsep().local_description().map(|(_, s)| s.to_owned())); }
+                    Some(Cmd::Buffered(h, r)) => { let _ = r.send(pc.buffered_amount(h)); }
+                    Some(Cmd::LowThreshold(h, n, r)) => { let _ = r.send(pc.set_buffered_amount_low_threshold(h, n).map_err(pc_err)); }
+                    Some(Cmd::SctpStats(r)) => { let _ = r.send(pc.data_channels().map(|d| d.sctp().stats())); }
                     Some(Cmd::Close) | None => {
                         pc.close(t);
                         closing = true;
