@@ -176,7 +176,12 @@ fn uclient_relays_through_weft_over_tcp_and_tls() {
         (49800, 49849),
     );
     assert_eq!(streams.len(), 2);
-    for (addr, flags) in [(streams[0], &["-t"][..]), (streams[1], &["-t", "-S"][..])] {
+    for (addr, flags) in [
+        (streams[0], &["-t"][..]),
+        (streams[0], &["-t", "-s"][..]),
+        (streams[1], &["-t", "-S"][..]),
+        (streams[1], &["-t", "-S", "-s"][..]),
+    ] {
         let mut args = vec!["-u", "alice", "-w", "alicepw"];
         args.extend_from_slice(flags);
         let (sent, got, text) = uclient(addr, &args);

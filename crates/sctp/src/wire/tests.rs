@@ -459,3 +459,66 @@ proptest! {
         let _ = Chunk::decode(&b, 0);
     }
 }
+
+#[test]
+fn the_other_chunk_layouts() {
+    // RFC 9260 §3.3.5-§3.3.13, each as it appears on the wire.
+    let hb_info = Bytes::from_static(&[0, 1, 0, 8, 1, 2, 3, 4]); // Heartbeat Info TLV
+    let cases: Vec<(Chunk, Vec<u8>)> = vec![
+        (
+            Chunk::Heartbeat {
+                info: hb_info.clone(),
+            },
+            [vec![4, 0, 0, 12], hb_info.to_vec()].concat(),
+        ),
+        (
+            Chunk::HeartbeatAck {
+                info: hb_info.clone(),
+            },
+            [vec![5, 0, 0, 12], hb_info.to_vec()].concat(),
+        ),
+        (
+            Chunk::Shutdown {
+                cum_tsn: Tsn(0x0A0B_0C0D),
+            },
+            vec![7, 0, 0, 8, 0x0A, 0x0B, 0x0C, 0x0D],
+        ),
+        (Chunk::ShutdownAck, vec![8, 0, 0, 4]),
+        (
+            Chunk::ShutdownComplete { reflected: true },
+            vec![14, 1, 0, 4],
+        ),
+        (
+            Chunk::ShutdownComplete { reflected: false },
+            vec![14, 0, 0, 4],
+        ),
+        (
+            Chunk::Error {
+                causes: vec![ErrorCause {
+                    code: ErrorCause::INVALID_STREAM_ID,
+                    info: Bytes::from_static(&[0, 9, 0, 0]),
+                }],
+            },
+            vec![9, 0, 0, 12, 0, 1, 0, 8, 0, 9, 0, 0],
+        ),
+        (
+            Chunk::CookieEcho {
+                cookie: Bytes::from_static(b"cookie"),
+            },
+            vec![10, 0, 0, 10, b'c', b'o', b'o', b'k', b'i', b'e', 0, 0],
+        ),
+        (Chunk::CookieAck, vec![11, 0, 0, 4]),
+        (
+            Chunk::Unknown {
+                typ: 0x84,
+                flags: 0,
+                value: Bytes::from_static(&[0; 4]),
+            },
+            vec![0x84, 0, 0, 8, 0, 0, 0, 0],
+        ),
+    ];
+    for (chunk, want) in cases {
+        assert_eq!(enc(&chunk), want, "{chunk:?}");
+        assert_eq!(dec(&want), chunk);
+    }
+}
