@@ -58,6 +58,9 @@ pub enum Error {
     /// The data channel layer refused a command.
     #[error("data channel")]
     DataChannel(#[from] weft_datachannel::Error),
+    /// The TURN client refused a command.
+    #[error("turn")]
+    Turn(#[from] weft_turn::Error),
     /// The peer connection refused a command.
     #[error("peer connection")]
     PeerConnection(#[from] weft_peerconnection::Error),

@@ -493,3 +493,274 @@ async fn connection<S: AsyncRead + AsyncWrite + Unpin + Send + 'static>(
     writer.abort();
     let _ = tx.send(StreamMsg::Closed { client, local }).await;
 }
+
+/// A TURN client allocation run by its own task, over UDP, TCP or TLS to the server
+/// (RFC 8656 §3.1): the sans-IO [`Client`] with the socket and, on streams, a
+/// [`StreamFramer`].
+#[derive(Debug)]
+pub struct TurnClient {
+    commands: mpsc::Sender<ClientCmd>,
+    events: mpsc::Receiver<Event>,
+    relayed: SocketAddr,
+}
+
+enum ClientCmd {
+    Permission(IpAddr, oneshot::Sender<Result<(), Error>>),
+    Channel(SocketAddr, oneshot::Sender<Result<u16, Error>>),
+    Send(SocketAddr, Bytes, oneshot::Sender<Result<(), Error>>),
+    Close,
+}
+
+impl std::fmt::Debug for ClientCmd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ClientCmd")
+    }
+}
+
+/// How to reach a TURN server.
+#[derive(Debug, Clone)]
+pub enum TurnTransport {
+    /// UDP.
+    Udp,
+    /// TCP.
+    Tcp,
+    /// TLS over TCP, checking the certificate against `domain` unless `verify` is false.
+    Tls {
+        /// The name the certificate must carry.
+        domain: String,
+        /// Verify the certificate chain (turn off only for tests with self-signed servers).
+        verify: bool,
+    },
+}
+
+trait Duplex: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Duplex for T {}
+
+impl TurnClient {
+    /// Connects to `server`, allocates, and returns once the server granted a relayed
+    /// address (or with the error it answered).
+    pub async fn allocate(
+        server: SocketAddr,
+        transport: TurnTransport,
+        username: &str,
+        password: &str,
+    ) -> Result<TurnClient, crate::Error> {
+        let (io, local, tr): (ClientIo, SocketAddr, Transport) = match &transport {
+            TurnTransport::Udp => {
+                let bind: SocketAddr = if server.is_ipv4() {
+                    "0.0.0.0:0".parse().expect("literal")
+                } else {
+                    "[::]:0".parse().expect("literal")
+                };
+                let s = UdpSocket::bind(bind).await?;
+                s.connect(server).await?;
+                let local = s.local_addr()?;
+                (ClientIo::Udp(s), local, Transport::Udp)
+            }
+            TurnTransport::Tcp => {
+                let s = tokio::net::TcpStream::connect(server).await?;
+                let _ = s.set_nodelay(true);
+                let local = s.local_addr()?;
+                (ClientIo::Stream(Box::new(s)), local, Transport::Tcp)
+            }
+            TurnTransport::Tls { domain, verify } => {
+                let s = tokio::net::TcpStream::connect(server).await?;
+                let _ = s.set_nodelay(true);
+                let local = s.local_addr()?;
+                let other = |e: openssl::error::ErrorStack| crate::Error::Io(io::Error::other(e));
+                let mut b = openssl::ssl::SslConnector::builder(openssl::ssl::SslMethod::tls())
+                    .map_err(other)?;
+                if !verify {
+                    b.set_verify(openssl::ssl::SslVerifyMode::NONE);
+                }
+                let ssl = b
+                    .build()
+                    .configure()
+                    .map_err(other)?
+                    .into_ssl(domain)
+                    .map_err(other)?;
+                let mut stream = tokio_openssl::SslStream::new(ssl, s).map_err(other)?;
+                std::pin::Pin::new(&mut stream)
+                    .connect()
+                    .await
+                    .map_err(|e| crate::Error::Io(io::Error::other(e.to_string())))?;
+                (ClientIo::Stream(Box::new(stream)), local, Transport::Tls)
+            }
+        };
+        let mut config = Config::new(server, local, username, password);
+        config.transport = tr;
+        let client = Client::new(config, now())?;
+        let (commands, crx) = mpsc::channel(64);
+        let (etx, mut events) = mpsc::channel(1024);
+        tokio::spawn(run_client(client, io, server, local, tr, crx, etx));
+        loop {
+            match events.recv().await {
+                Some(Event::Allocated { relayed, .. }) => {
+                    return Ok(TurnClient {
+                        commands,
+                        events,
+                        relayed,
+                    });
+                }
+                Some(Event::AllocationFailed { code, reason }) => {
+                    return Err(crate::Error::ErrorResponse { code, reason });
+                }
+                Some(_) => {}
+                None => return Err(crate::Error::Closed),
+            }
+        }
+    }
+
+    /// The relayed address peers send to.
+    pub fn relayed_address(&self) -> SocketAddr {
+        self.relayed
+    }
+
+    /// The next event (data from peers, permission and channel results, failures).
+    pub async fn next_event(&mut self) -> Option<Event> {
+        self.events.recv().await
+    }
+
+    /// Installs a permission for `peer` (refreshed while the allocation lives).
+    pub async fn create_permission(&self, peer: IpAddr) -> Result<(), crate::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(ClientCmd::Permission(peer, tx))
+            .await
+            .map_err(|_| crate::Error::Closed)?;
+        Ok(rx.await.map_err(|_| crate::Error::Closed)??)
+    }
+
+    /// Binds a channel to `peer`; returns its number.
+    pub async fn bind_channel(&self, peer: SocketAddr) -> Result<u16, crate::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(ClientCmd::Channel(peer, tx))
+            .await
+            .map_err(|_| crate::Error::Closed)?;
+        Ok(rx.await.map_err(|_| crate::Error::Closed)??)
+    }
+
+    /// Sends `data` to `peer` through the relay.
+    pub async fn send(&self, peer: SocketAddr, data: Bytes) -> Result<(), crate::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(ClientCmd::Send(peer, data, tx))
+            .await
+            .map_err(|_| crate::Error::Closed)?;
+        Ok(rx.await.map_err(|_| crate::Error::Closed)??)
+    }
+
+    /// Releases the allocation.
+    pub async fn close(&self) {
+        let _ = self.commands.send(ClientCmd::Close).await;
+    }
+}
+
+impl Drop for TurnClient {
+    fn drop(&mut self) {
+        let _ = self.commands.try_send(ClientCmd::Close);
+    }
+}
+
+enum ClientIo {
+    Udp(UdpSocket),
+    Stream(Box<dyn Duplex>),
+}
+
+async fn run_client(
+    mut client: Client,
+    io: ClientIo,
+    server: SocketAddr,
+    local: SocketAddr,
+    tr: Transport,
+    mut commands: mpsc::Receiver<ClientCmd>,
+    events: mpsc::Sender<Event>,
+) {
+    let (mut udp, mut rd, mut wr) = (None, None, None);
+    match io {
+        ClientIo::Udp(s) => udp = Some(s),
+        ClientIo::Stream(s) => {
+            let (r, w) = tokio::io::split(s);
+            rd = Some(r);
+            wr = Some(w);
+        }
+    }
+    let mut framer = StreamFramer::new();
+    let mut buf = vec![0u8; 65_536];
+    let sleep = tokio::time::sleep(Duration::ZERO);
+    tokio::pin!(sleep);
+    let mut closing = false;
+    loop {
+        while let Some(t) = client.poll_transmit() {
+            let r = match (&udp, wr.as_mut()) {
+                (Some(s), _) => s.send(&t.payload).await.map(|_| ()),
+                (None, Some(w)) => w.write_all(&t.payload).await,
+                _ => Ok(()),
+            };
+            if let Err(e) = r {
+                debug!("turn client: send failed: {e}");
+            }
+        }
+        while let Some(ev) = client.poll_event() {
+            let end = matches!(ev, Event::Closed | Event::AllocationFailed { .. });
+            if events.send(ev).await.is_err() || end {
+                return;
+            }
+        }
+        if closing && client.relayed_address().is_none() {
+            return;
+        }
+        let timer = client.poll_timeout();
+        if let Some(at) = timer {
+            sleep.as_mut().reset(tokio::time::Instant::from_std(at));
+        }
+        tokio::select! {
+            r = async {
+                match (&udp, rd.as_mut()) {
+                    (Some(s), _) => s.recv(&mut buf).await,
+                    (None, Some(r)) => r.read(&mut buf).await,
+                    _ => std::future::pending().await,
+                }
+            } => match r {
+                Ok(0) if udp.is_none() => {
+                    debug!("turn client: server closed the connection");
+                    return;
+                }
+                Ok(n) => {
+                    if udp.is_some() {
+                        client.handle_input(now(), Received { source: server, destination: local, transport: tr, payload: Bytes::copy_from_slice(&buf[..n]) });
+                    } else {
+                        if framer.push(&buf[..n]).is_err() {
+                            return;
+                        }
+                        while let Ok(Some(frame)) = framer.next_frame() {
+                            client.handle_input(now(), Received { source: server, destination: local, transport: tr, payload: frame });
+                        }
+                    }
+                }
+                Err(e) => {
+                    debug!("turn client: receive failed: {e}");
+                    if udp.is_none() {
+                        return;
+                    }
+                }
+            },
+            _ = &mut sleep, if timer.is_some() => client.handle_timeout(now()),
+            cmd = commands.recv(), if !closing => {
+                let t = now();
+                match cmd {
+                    Some(ClientCmd::Permission(ip, r)) => { let _ = r.send(client.create_permission(t, ip)); }
+                    Some(ClientCmd::Channel(p, r)) => { let _ = r.send(client.bind_channel(t, p)); }
+                    Some(ClientCmd::Send(p, d, r)) => { let _ = r.send(client.send(t, p, &d)); }
+                    Some(ClientCmd::Close) | None => {
+                        closing = true;
+                        if client.close(t).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
