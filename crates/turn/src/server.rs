@@ -255,6 +255,8 @@ pub struct Server {
     allocations: HashMap<(SocketAddr, SocketAddr, Transport), Allocation>,
     relays: HashMap<SocketAddr, (SocketAddr, SocketAddr, Transport)>,
     per_user: HashMap<String, usize>,
+    /// The addresses clients reached the server on (its listening sockets).
+    listening: std::collections::HashSet<SocketAddr>,
     pending: HashMap<u64, Pending>,
     next_token: u64,
     transmits: VecDeque<Transmit>,
@@ -280,6 +282,7 @@ impl Server {
             allocations: HashMap::new(),
             relays: HashMap::new(),
             per_user: HashMap::new(),
+            listening: std::collections::HashSet::new(),
             pending: HashMap::new(),
             next_token: 1,
             transmits: VecDeque::new(),
@@ -294,6 +297,9 @@ impl Server {
         if let Some(&key) = self.relays.get(&input.destination) {
             self.relay_from_peer(key, input.source, &input.payload);
             return;
+        }
+        if self.listening.len() < 64 {
+            self.listening.insert(input.destination);
         }
         let data = &input.payload[..];
         if data.first().is_some_and(|b| (0x40..=0x7F).contains(b)) {
@@ -826,11 +832,16 @@ impl Server {
 
     fn peer_allowed(&self, peer: SocketAddr, relay: SocketAddr) -> bool {
         let ip = peer.ip();
+        // Reflection (§21.2): never relay to the allocation itself or to a port the server
+        // listens on, where the datagram would come back in as client traffic.
+        if peer == relay || self.listening.contains(&peer) {
+            return false;
+        }
         if self.config.deny_peers.iter().any(|c| c.contains(ip)) {
             return false;
         }
         if self.config.allow_peers.iter().any(|c| c.contains(ip)) {
-            return !self.relays.contains_key(&peer) || peer != relay;
+            return true;
         }
         !denied_by_default(ip)
     }

@@ -572,3 +572,45 @@ fn try_alternate_moves_the_allocation_to_the_other_server() {
         server: SocketAddr::new(second, 3478)
     }));
 }
+
+#[test]
+fn the_bandwidth_cap_drops_the_excess_and_reflection_is_refused() {
+    let mut cfg = users();
+    cfg.bandwidth = Some(10_000); // bytes per second per allocation
+    cfg.allow_peers
+        .push("198.51.100.0/24".parse::<Cidr>().unwrap());
+    let mut w = world(10, cfg, public_peer());
+    let c = add_client(&mut w, [192, 0, 2, 30], "alice", "alicepw", None);
+    allocated(&mut w, c);
+    let peer = w.peer_addr;
+    w.sim
+        .with_node::<ClientNode, _>(c, |n, now| n.client.bind_channel(now, peer).unwrap());
+    w.sim.run_for(Duration::from_secs(1)).unwrap();
+    // 100 datagrams of 1000 bytes at once: one second of budget passes, the rest is dropped.
+    for _ in 0..100 {
+        w.sim
+            .with_node::<ClientNode, _>(c, |n, now| n.client.send(now, peer, &[1; 1000]).unwrap());
+    }
+    w.sim.run_for(Duration::from_secs(1)).unwrap();
+    let got = w.sim.node::<Echo>(w.peer).got;
+    assert!(
+        (9..=11).contains(&got),
+        "{got} datagrams passed a 10 kB/s cap"
+    );
+    assert!(stats(&w).dropped >= 89);
+    // A permission towards the server's own listening address is refused even when its
+    // prefix is allowed: the datagram would loop back in as client traffic.
+    let server = SocketAddr::from((SERVER_IP, 3478));
+    w.sim
+        .with_node::<ClientNode, _>(c, |n, now| n.client.bind_channel(now, server).unwrap());
+    w.sim.run_for(Duration::from_secs(2)).unwrap();
+    assert!(
+        client(&w, c).events.iter().any(|e| *e
+            == Event::ChannelFailed {
+                peer: server,
+                code: 403
+            }),
+        "{:?}",
+        client(&w, c).events
+    );
+}
