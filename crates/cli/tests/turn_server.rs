@@ -130,31 +130,10 @@ fn uclient_relays_through_weft_over_tcp_and_tls() {
     if !have_binary("turnutils_uclient") || !have_binary("openssl") {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("weft-turn-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    let Some((cert, key)) = weft_testkit::process::self_signed_cert("cli-turn-tls") else {
+        return;
+    };
+    let dir = cert.parent().expect("in a directory").to_path_buf();
     let (cs, ks) = (
         cert.to_string_lossy().into_owned(),
         key.to_string_lossy().into_owned(),

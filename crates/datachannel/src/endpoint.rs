@@ -325,14 +325,7 @@ impl Endpoint {
         }
         ch.open_pending = false;
         if id.0 >= self.sctp.outbound_streams() {
-            ch.info.state = ChannelState::Closed;
-            self.events.push_back(Event::Error {
-                id,
-                detail: ErrorDetail::DataChannelFailure,
-            });
-            self.events.push_back(Event::Closed(id));
-            self.channels.remove(&id.0);
-            return;
+            return self.fail_channel(id);
         }
         if !ch.info.negotiated {
             let (channel_type, reliability) =
@@ -362,20 +355,24 @@ impl Endpoint {
                 &SendOptions::default(),
             ) {
                 debug!("datachannel {id}: OPEN not sent: {e}");
-                ch.info.state = ChannelState::Closed;
-                self.events.push_back(Event::Error {
-                    id,
-                    detail: ErrorDetail::DataChannelFailure,
-                });
-                self.events.push_back(Event::Closed(id));
-                self.channels.remove(&id.0);
-                return;
+                return self.fail_channel(id);
             }
             ch.awaiting_ack = true;
         }
         ch.info.state = ChannelState::Open;
         info!("datachannel {id}: open ({:?})", ch.info.label);
         self.events.push_back(Event::Open(id));
+    }
+
+    /// Ends a channel with a `data-channel-failure` error, then `close`.
+    fn fail_channel(&mut self, id: ChannelId) {
+        if self.channels.remove(&id.0).is_some() {
+            self.events.push_back(Event::Error {
+                id,
+                detail: ErrorDetail::DataChannelFailure,
+            });
+            self.events.push_back(Event::Closed(id));
+        }
     }
 
     fn reset_outgoing(&mut self, id: ChannelId) {
@@ -450,14 +447,7 @@ impl Endpoint {
                 }
                 weft_sctp::Event::StreamResetFailed { streams } => {
                     for s in streams {
-                        if let Some(mut ch) = self.channels.remove(&s.0) {
-                            ch.info.state = ChannelState::Closed;
-                            self.events.push_back(Event::Error {
-                                id: ChannelId(s.0),
-                                detail: ErrorDetail::DataChannelFailure,
-                            });
-                            self.events.push_back(Event::Closed(ChannelId(s.0)));
-                        }
+                        self.fail_channel(ChannelId(s.0));
                     }
                 }
                 weft_sctp::Event::BufferedAmountLow { stream }

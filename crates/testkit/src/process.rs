@@ -83,3 +83,38 @@ pub fn turnserver(port: u16, relay: (u16, u16), extra: &[&str]) -> std::io::Resu
         .spawn()
         .map(ChildGuard)
 }
+
+/// A self-signed ECDSA P-256 certificate for `localhost` and its key, as PEM files in a fresh
+/// directory under the system temp dir (made by the `openssl` binary, as servers under test
+/// read them from files). `None` when `openssl` is missing (a failure under CI, as with
+/// [`have_binary`]). The caller removes the directory.
+pub fn self_signed_cert(name: &str) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+    if !have_binary("openssl") {
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("weft-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).ok()?;
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let ok = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .ok()?;
+    ok.success().then_some((cert, key))
+}

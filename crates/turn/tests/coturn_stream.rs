@@ -186,31 +186,10 @@ fn client_relays_through_coturn_over_tcp_and_tls() {
     if !have_binary("turnserver") || !have_binary("openssl") {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("weft-turn-client-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(ok.success());
+    let Some((cert, key)) = weft_testkit::process::self_signed_cert("turn-client-tls") else {
+        return;
+    };
+    let dir = cert.parent().expect("in a directory").to_path_buf();
     let (port, tls_port) = (free_port(), free_port());
     let _coturn = coturn(
         port,

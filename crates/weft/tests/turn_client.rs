@@ -4,7 +4,6 @@
 #![allow(clippy::disallowed_methods, clippy::disallowed_types)]
 
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -78,36 +77,10 @@ async fn round_trip(server: SocketAddr, transport: TurnTransport) {
 
 #[tokio::test]
 async fn async_turn_client_relays_through_the_async_server_over_udp_tcp_and_tls() {
-    let dir = std::env::temp_dir().join(format!("weft-umbrella-turn-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let ok = Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=localhost",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(Stdio::null())
-        .status();
-    if !ok.is_ok_and(|s| s.success()) {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "the openssl binary is needed under CI"
-        );
+    let Some((cert, key)) = weft_testkit::process::self_signed_cert("umbrella-turn") else {
         return;
-    }
+    };
+    let dir = cert.parent().expect("in a directory").to_path_buf();
     let mut config = ServerConfig {
         allow_peers: vec!["127.0.0.0/8".parse().unwrap()],
         ..ServerConfig::default()
