@@ -146,10 +146,16 @@ async fn drive(rx: &mut mpsc::Receiver<Http>) -> anyhow::Result<(String, String)
             let done = hello_back && closed.iter().any(|l| l == "partial");
             if done || !p.contains("\"ok\":true") {
                 let (state, _) = pc.state().await?;
+                let st = pc.get_stats().await?;
                 let native = format!(
-                    "{state:?}, connected after {:.1} ms (full ICE, DTLS, SCTP), {echoed} messages ({echoed_bytes} bytes) echoed on {} browser channels, own channel answered {hello_back}, browser closed {closed:?}",
+                    "{state:?}, connected after {:.1} ms (full ICE, DTLS, SCTP), {echoed} messages ({echoed_bytes} bytes) echoed on {} browser channels, own channel answered {hello_back}, browser closed {closed:?}; stats: dtls {} {}, {} candidate pairs, {} channels opened, {} bytes sent",
                     connected_at.unwrap_or_default().as_secs_f64() * 1e3,
                     labels.len(),
+                    st.transport.dtls_state,
+                    st.transport.dtls_cipher.as_deref().unwrap_or("-"),
+                    st.candidate_pairs.len(),
+                    st.peer_connection.data_channels_opened,
+                    st.transport.bytes_sent,
                 );
                 if !done {
                     bail!("native side incomplete: {native}; page said {p}");

@@ -135,6 +135,10 @@ pub struct PeerConnection {
     /// DTLS records that arrived before our DTLS started (the peer's ClientHello can beat
     /// the answer to us), replayed once it does. Bounded.
     early_dtls: VecDeque<Bytes>,
+    channels_opened: u32,
+    channels_closed: u32,
+    pair_changes: u32,
+    dtls_cipher: Option<String>,
     now: Instant,
 }
 
@@ -197,6 +201,10 @@ impl PeerConnection {
             dtls_failed: false,
             remote_applied: false,
             early_dtls: VecDeque::new(),
+            channels_opened: 0,
+            channels_closed: 0,
+            pair_changes: 0,
+            dtls_cipher: None,
             now,
         })
     }
@@ -313,6 +321,74 @@ impl PeerConnection {
         let dc = self.dc.as_mut().ok_or(Error::NoChannel(h))?;
         dc.set_buffered_amount_low_threshold(id, bytes);
         Ok(())
+    }
+
+    /// `getStats`.
+    pub fn stats(&self) -> crate::stats::StatsReport {
+        use crate::stats::*;
+        let pairs = self
+            .ice
+            .as_ref()
+            .map(|i| i.pair_stats())
+            .unwrap_or_default();
+        let (mut packets_sent, mut packets_received, mut bytes_sent, mut bytes_received) =
+            (0, 0, 0, 0);
+        for p in &pairs {
+            packets_sent += p.packets_sent;
+            packets_received += p.packets_received;
+            bytes_sent += p.bytes_sent;
+            bytes_received += p.bytes_received;
+        }
+        let dtls_state = match &self.dtls {
+            None if self.dtls_failed => "failed",
+            None => "new",
+            Some(d) if d.is_connected() => "connected",
+            Some(_) if self.dtls_failed => "failed",
+            Some(_) => "connecting",
+        };
+        let ice_state = match self.ice_state {
+            IceState::New => "new",
+            IceState::Checking => "checking",
+            IceState::Connected => "connected",
+            IceState::Completed => "completed",
+            IceState::Disconnected => "disconnected",
+            IceState::Failed => "failed",
+            IceState::Closed => "closed",
+        };
+        let data_channels: Vec<DataChannelStats> = self
+            .dc
+            .iter()
+            .flat_map(|d| d.channels())
+            .map(|c| DataChannelStats {
+                label: c.label.clone(),
+                protocol: c.protocol.clone(),
+                data_channel_identifier: c.id.0,
+                state: c.state,
+                messages_sent: c.messages_sent,
+                bytes_sent: c.bytes_sent,
+                messages_received: c.messages_received,
+                bytes_received: c.bytes_received,
+            })
+            .collect();
+        StatsReport {
+            peer_connection: PeerConnectionStats {
+                data_channels_opened: self.channels_opened,
+                data_channels_closed: self.channels_closed,
+            },
+            transport: TransportStats {
+                packets_sent,
+                packets_received,
+                bytes_sent,
+                bytes_received,
+                dtls_state,
+                dtls_cipher: self.dtls_cipher.clone(),
+                ice_state,
+                selected_candidate_pair_changes: self.pair_changes,
+            },
+            candidate_pairs: pairs.iter().map(CandidatePairStats::from).collect(),
+            data_channels,
+            sctp: self.dc.as_ref().map(|d| d.sctp().stats()),
+        }
     }
 
     /// The data channel endpoint, once the transport exists.
@@ -588,6 +664,7 @@ impl PeerConnection {
                         self.maybe_start_dtls(now);
                         self.update_state();
                     }
+                    weft_ice::Event::SelectedPairChanged { .. } => self.pair_changes += 1,
                     weft_ice::Event::LocalCandidate(c) => {
                         self.jsep.local_parameters_mut().candidates.push(c.to_sdp());
                         self.events.push_back(Event::IceCandidate(c.to_string()));
@@ -611,7 +688,8 @@ impl PeerConnection {
                                 dc.handle_input(now, b);
                             }
                         }
-                        weft_dtls::Event::Connected { .. } => {
+                        weft_dtls::Event::Connected { cipher, .. } => {
+                            self.dtls_cipher = Some(cipher);
                             if let Some(dc) = self.dc.as_mut() {
                                 let _ = dc.connect(now);
                             }
@@ -660,6 +738,11 @@ impl PeerConnection {
                             h
                         }
                     };
+                    match ev {
+                        weft_datachannel::Event::Open(_) => self.channels_opened += 1,
+                        weft_datachannel::Event::Closed(_) => self.channels_closed += 1,
+                        _ => {}
+                    }
                     if matches!(ev, weft_datachannel::Event::Incoming(_)) {
                         self.events.push_back(Event::DataChannel(ChannelHandle(h)));
                     } else {

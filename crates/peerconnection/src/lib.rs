@@ -48,5 +48,6 @@
 
 mod connection;
 pub mod jsep;
+pub mod stats;
 
 pub use connection::{ChannelHandle, Config, ConnectionState, Error, Event, PeerConnection};

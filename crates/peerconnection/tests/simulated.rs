@@ -184,5 +184,23 @@ fn offer_answer_ice_dtls_sctp_and_a_data_channel_end_to_end() {
         Duration::from_secs(10),
     )
     .unwrap();
+    sim.run_until(
+        |s| pc(s, a).events.iter().any(|e| matches!(e, Event::Channel(h, weft_datachannel::Event::Closed(_)) if *h == chat)),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let st = pc(&sim, a).pc.stats();
+    assert_eq!(st.transport.dtls_state, "connected");
+    assert!(st.transport.dtls_cipher.is_some());
+    assert!(
+        st.candidate_pairs
+            .iter()
+            .any(|p| p.selected && p.nominated && p.responses_received > 0)
+    );
+    assert_eq!(st.peer_connection.data_channels_opened, 1);
+    assert_eq!(st.peer_connection.data_channels_closed, 1);
+    assert!(st.transport.bytes_sent > 0 && st.transport.bytes_received > 0);
+    let bst = pc(&sim, b).pc.stats();
+    assert_eq!(bst.peer_connection.data_channels_opened, 1);
     eprintln!("connected after {connected_after:?} of virtual time");
 }

@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, oneshot};
 pub use weft_datachannel::{ChannelInfo, ChannelInit};
 use weft_dtls::{Certificate, KeyType};
 pub use weft_peerconnection::jsep::{SdpType, SignalingState};
+pub use weft_peerconnection::stats::StatsReport;
 pub use weft_peerconnection::{ChannelHandle, ConnectionState, Event};
 use weft_proto::{Received, Transport};
 
@@ -74,6 +75,7 @@ enum Cmd {
     Buffered(ChannelHandle, oneshot::Sender<usize>),
     LowThreshold(ChannelHandle, usize, R<()>),
     SctpStats(oneshot::Sender<Option<weft_sctp::Stats>>),
+    Stats(oneshot::Sender<StatsReport>),
     Close,
 }
 
@@ -270,6 +272,16 @@ impl PeerConnection {
         rx.await.map_err(|_| crate::Error::Closed)
     }
 
+    /// `getStats`: peer-connection, transport, candidate-pair and data-channel reports.
+    pub async fn get_stats(&self) -> Result<StatsReport, crate::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Cmd::Stats(tx))
+            .await
+            .map_err(|_| crate::Error::Closed)?;
+        rx.await.map_err(|_| crate::Error::Closed)
+    }
+
     /// `close`.
     pub async fn close(&self) {
         let _ = self.commands.send(Cmd::Close).await;
@@ -347,6 +359,7 @@ async fn run(
                     Some(Cmd::Buffered(h, r)) => { let _ = r.send(pc.buffered_amount(h)); }
                     Some(Cmd::LowThreshold(h, n, r)) => { let _ = r.send(pc.set_buffered_amount_low_threshold(h, n).map_err(pc_err)); }
                     Some(Cmd::SctpStats(r)) => { let _ = r.send(pc.data_channels().map(|d| d.sctp().stats())); }
+                    Some(Cmd::Stats(r)) => { let _ = r.send(pc.stats()); }
                     Some(Cmd::Close) | None => {
                         pc.close(t);
                         closing = true;
