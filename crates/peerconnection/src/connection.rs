@@ -131,7 +131,10 @@ pub struct PeerConnection {
     ice_state: IceState,
     state: ConnectionState,
     dtls_failed: bool,
-    remote_applied: bool,
+    /// The remote ICE ufrag applied to the agent (a new one means an ICE restart).
+    remote_ufrag: Option<String>,
+    /// We asked for an ICE restart and wait for the peer's new credentials.
+    restarting: bool,
     /// DTLS records that arrived before our DTLS started (the peer's ClientHello can beat
     /// the answer to us), replayed once it does. Bounded.
     early_dtls: VecDeque<Bytes>,
@@ -199,7 +202,8 @@ impl PeerConnection {
             ice_state: IceState::New,
             state: ConnectionState::New,
             dtls_failed: false,
-            remote_applied: false,
+            remote_ufrag: None,
+            restarting: false,
             early_dtls: VecDeque::new(),
             channels_opened: 0,
             channels_closed: 0,
@@ -411,6 +415,42 @@ impl PeerConnection {
         self.state
     }
 
+    /// `restartIce`: new local ICE credentials now (the agent keeps the selected pair
+    /// carrying data until a new one is selected); the next offer carries them.
+    pub fn restart_ice(&mut self, now: Instant) -> Result<(), Error> {
+        self.now = now;
+        self.restart_local(now)?;
+        self.restarting = true;
+        self.jsep.restart_ice();
+        self.events.push_back(Event::NegotiationNeeded);
+        Ok(())
+    }
+
+    /// New local credentials for the agent and the next description.
+    fn restart_local(&mut self, now: Instant) -> Result<(), Error> {
+        let mut r = [0u8; 16];
+        openssl::rand::rand_bytes(&mut r).map_err(|e| Error::Dtls(e.into()))?;
+        let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+        let creds = Credentials {
+            ufrag: hex(&r[..4]),
+            pwd: hex(&r[4..]),
+        };
+        if let Some(ice) = self.ice.as_mut() {
+            ice.restart(now, creds.clone())?;
+        }
+        let local = self.jsep.local_parameters_mut();
+        local.ice_ufrag = creds.ufrag.clone();
+        local.ice_pwd = creds.pwd.clone();
+        local.candidates.clear();
+        self.ice_config.local_credentials = creds;
+        if let Some(ice) = self.ice.as_ref() {
+            // Candidates go out again under the new ufrag.
+            let cands: Vec<_> = ice.local_candidates().map(|c| c.to_sdp()).collect();
+            self.jsep.local_parameters_mut().candidates = cands;
+        }
+        Ok(())
+    }
+
     /// `createOffer`.
     pub fn create_offer(&mut self) -> Result<String, Error> {
         Ok(self.jsep.create_offer(false)?)
@@ -533,13 +573,20 @@ impl PeerConnection {
         let Some((ufrag, pwd, lite, candidates, eoc)) = self.jsep.remote_ice() else {
             return Ok(());
         };
+        if self.ice.is_none() || self.remote_ufrag.as_deref() == Some(ufrag.as_str()) {
+            return Ok(());
+        }
+        // New remote credentials after the first ones: the peer restarted ICE. Unless we
+        // started the restart, RFC 8445 §9 asks for new local credentials too.
+        let peer_restarted = self.remote_ufrag.is_some() && !self.restarting;
+        self.restarting = false;
+        self.remote_ufrag = Some(ufrag.clone());
+        if peer_restarted {
+            self.restart_local(now)?;
+        }
         let Some(ice) = self.ice.as_mut() else {
             return Ok(());
         };
-        if self.remote_applied {
-            return Ok(());
-        }
-        self.remote_applied = true;
         ice.set_remote_credentials(now, Credentials { ufrag, pwd })?;
         ice.set_remote_lite(now, lite)?;
         for c in &candidates {

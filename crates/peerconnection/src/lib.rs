@@ -38,10 +38,11 @@
 //! | RFC 8842 | `a=setup`: actpass offers, active answers by default | |
 //! | RFC 8841 | `a=sctp-port`, `a=max-message-size` (64 KiB when absent, 0 = unlimited) | |
 //!
-//! Not yet: ICE restart through the composed connection (JSEP re-offers, the agent restarts,
-//! but the composition applies remote credentials once), `iceGatheringState` aggregation,
-//! stats reports, media transceivers, `balanced` / `max-compat` bundle policies, and the
-//! umbrella's async `PeerConnection` on top.
+//! Also `restartIce` (either side; the answerer renews its credentials when the offer carries
+//! new ones, RFC 8445 §9) and `getStats` ([`stats`]).
+//!
+//! Not yet: `iceGatheringState` aggregation, certificate and candidate stats reports, media
+//! transceivers, `balanced` / `max-compat` bundle policies.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

@@ -204,3 +204,85 @@ fn offer_answer_ice_dtls_sctp_and_a_data_channel_end_to_end() {
     assert_eq!(bst.peer_connection.data_channels_opened, 1);
     eprintln!("connected after {connected_after:?} of virtual time");
 }
+
+#[test]
+fn restart_ice_renegotiates_and_the_channel_keeps_working() {
+    let mut sim = Simulator::with_seed(4);
+    sim.set_default_link(LinkConfig::default().with_latency(Duration::from_millis(10)));
+    let a = peer(&mut sim, "10.0.0.1", 5);
+    let b = peer(&mut sim, "10.0.0.2", 6);
+    let chat = sim.with_node::<Pc, _>(a, |p, now| {
+        p.pc.create_data_channel(now, ChannelInit::new("chat"))
+            .unwrap()
+    });
+    let negotiate = |sim: &mut Simulator| {
+        let offer = sim.with_node::<Pc, _>(a, |p, now| {
+            let o = p.pc.create_offer().unwrap();
+            p.pc.set_local_description(now, SdpType::Offer, &o).unwrap();
+            o
+        });
+        let answer = sim.with_node::<Pc, _>(b, |p, now| {
+            p.pc.set_remote_description(now, SdpType::Offer, &offer)
+                .unwrap();
+            let ans = p.pc.create_answer().unwrap();
+            p.pc.set_local_description(now, SdpType::Answer, &ans)
+                .unwrap();
+            ans
+        });
+        sim.with_node::<Pc, _>(a, |p, now| {
+            p.pc.set_remote_description(now, SdpType::Answer, &answer)
+                .unwrap()
+        });
+        offer
+    };
+    let first = negotiate(&mut sim);
+    sim.run_until(
+        |s| {
+            pc(s, a).events.iter().any(
+                |e| matches!(e, Event::Channel(h, weft_datachannel::Event::Open(_)) if *h == chat),
+            )
+        },
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    sim.with_node::<Pc, _>(a, |p, now| p.pc.restart_ice(now).unwrap());
+    let second = negotiate(&mut sim);
+    let ufrag = |sdp: &str| {
+        sdp.lines()
+            .find_map(|l| l.strip_prefix("a=ice-ufrag:"))
+            .unwrap()
+            .to_owned()
+    };
+    assert_ne!(
+        ufrag(&first),
+        ufrag(&second),
+        "the re-offer carries new credentials"
+    );
+    sim.run_for(Duration::from_secs(2)).unwrap();
+    assert_eq!(
+        pc(&sim, a).pc.connection_state(),
+        ConnectionState::Connected
+    );
+    sim.with_node::<Pc, _>(a, |p, now| {
+        p.pc.send(now, chat, Bytes::from_static(b"after restart"), false)
+            .unwrap()
+    });
+    sim.run_until(
+        |s| {
+            s.node::<Pc>(b)
+                .messages()
+                .contains(&Bytes::from_static(b"after restart"))
+        },
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let pairs = pc(&sim, a)
+        .pc
+        .stats()
+        .transport
+        .selected_candidate_pair_changes;
+    assert!(
+        pairs >= 2,
+        "a pair of the new generation was selected ({pairs} changes)"
+    );
+}

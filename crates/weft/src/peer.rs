@@ -76,6 +76,7 @@ enum Cmd {
     LowThreshold(ChannelHandle, usize, R<()>),
     SctpStats(oneshot::Sender<Option<weft_sctp::Stats>>),
     Stats(oneshot::Sender<StatsReport>),
+    RestartIce(R<()>),
     Close,
 }
 
@@ -272,6 +273,11 @@ impl PeerConnection {
         rx.await.map_err(|_| crate::Error::Closed)
     }
 
+    /// `restartIce`: new ICE credentials; `negotiationneeded` follows.
+    pub async fn restart_ice(&self) -> Result<(), crate::Error> {
+        self.call(Cmd::RestartIce).await
+    }
+
     /// `getStats`: peer-connection, transport, candidate-pair and data-channel reports.
     pub async fn get_stats(&self) -> Result<StatsReport, crate::Error> {
         let (tx, rx) = oneshot::channel();
@@ -360,6 +366,7 @@ async fn run(
                     Some(Cmd::LowThreshold(h, n, r)) => { let _ = r.send(pc.set_buffered_amount_low_threshold(h, n).map_err(pc_err)); }
                     Some(Cmd::SctpStats(r)) => { let _ = r.send(pc.data_channels().map(|d| d.sctp().stats())); }
                     Some(Cmd::Stats(r)) => { let _ = r.send(pc.stats()); }
+                    Some(Cmd::RestartIce(r)) => { let _ = r.send(pc.restart_ice(t).map_err(pc_err)); }
                     Some(Cmd::Close) | None => {
                         pc.close(t);
                         closing = true;
