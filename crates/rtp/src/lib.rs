@@ -12,3 +12,4 @@ pub mod rtx;
 pub use error::{Error, ParseError, ParseErrorKind};
 pub use extension::{Extension, ExtensionKind, ExtensionMap, Extensions, ExtensionsRef};
 pub use packet::{FIXED_HEADER_LEN, Header, MAX_CSRCS, Packet, PacketBuf, PayloadType, SeqNum, Ssrc, Timestamp};
+pub mod codec;
