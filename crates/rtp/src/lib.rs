@@ -13,3 +13,4 @@ pub use error::{Error, ParseError, ParseErrorKind};
 pub use extension::{Extension, ExtensionKind, ExtensionMap, Extensions, ExtensionsRef};
 pub use packet::{FIXED_HEADER_LEN, Header, MAX_CSRCS, Packet, PacketBuf, PayloadType, SeqNum, Ssrc, Timestamp};
 pub mod codec;
+pub mod sample_builder;
