@@ -14,3 +14,4 @@ pub use extension::{Extension, ExtensionKind, ExtensionMap, Extensions, Extensio
 pub use packet::{FIXED_HEADER_LEN, Header, MAX_CSRCS, Packet, PacketBuf, PayloadType, SeqNum, Ssrc, Timestamp};
 pub mod codec;
 pub mod sample_builder;
+pub mod media;
