@@ -123,3 +123,148 @@ pub(crate) fn leb128_len(mut v: u64) -> usize {
     }
     n
 }
+
+/// A most-significant-bit-first reader over a byte slice (VP9 headers, the AV1 dependency
+/// descriptor).
+#[derive(Debug, Clone)]
+pub(crate) struct BitReader<'a> {
+    data: &'a [u8],
+    bit: usize,
+}
+
+impl<'a> BitReader<'a> {
+    pub(crate) fn new(data: &'a [u8]) -> Self {
+        BitReader { data, bit: 0 }
+    }
+
+    /// The number of bits read so far.
+    pub(crate) fn position(&self) -> usize {
+        self.bit
+    }
+
+    pub(crate) fn bits_left(&self) -> usize {
+        self.data.len() * 8 - self.bit
+    }
+
+    /// Reads `n` (at most 32) bits as an unsigned number.
+    pub(crate) fn bits(&mut self, n: u32) -> Result<u32, ParseError> {
+        debug_assert!(n <= 32);
+        if self.bits_left() < n as usize {
+            return Err(ParseError::new(ParseErrorKind::Truncated, self.bit / 8));
+        }
+        let mut v = 0u64;
+        for _ in 0..n {
+            let byte = self.data[self.bit / 8];
+            let b = (byte >> (7 - self.bit % 8)) & 1;
+            v = (v << 1) | u64::from(b);
+            self.bit += 1;
+        }
+        Ok(v as u32)
+    }
+
+    pub(crate) fn bit(&mut self) -> Result<bool, ParseError> {
+        Ok(self.bits(1)? == 1)
+    }
+
+    /// A non-symmetric unsigned number below `n` (AV1 §4.10.7).
+    pub(crate) fn ns(&mut self, n: u32) -> Result<u32, ParseError> {
+        if n <= 1 {
+            return Ok(0);
+        }
+        let w = 32 - n.leading_zeros(); // FloorLog2(n) + 1
+        let m = (1u32 << w) - n;
+        let v = self.bits(w - 1)?;
+        if v < m {
+            return Ok(v);
+        }
+        let extra = self.bits(1)?;
+        Ok((v << 1) - m + extra)
+    }
+}
+
+/// A most-significant-bit-first writer.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BitWriter {
+    out: Vec<u8>,
+    bit: usize,
+}
+
+impl BitWriter {
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    /// Writes the low `n` (at most 32) bits of `v`.
+    pub(crate) fn put(&mut self, n: u32, v: u32) {
+        for i in (0..n).rev() {
+            if self.bit % 8 == 0 {
+                self.out.push(0);
+            }
+            let b = ((v >> i) & 1) as u8;
+            let last = self.out.len() - 1;
+            self.out[last] |= b << (7 - self.bit % 8);
+            self.bit += 1;
+        }
+    }
+
+    pub(crate) fn put_bit(&mut self, b: bool) {
+        self.put(1, u32::from(b));
+    }
+
+    /// Writes `v < n` as a non-symmetric unsigned number (AV1 §4.10.7).
+    pub(crate) fn put_ns(&mut self, n: u32, v: u32) {
+        if n <= 1 {
+            return;
+        }
+        let w = 32 - n.leading_zeros();
+        let m = (1u32 << w) - n;
+        if v < m {
+            self.put(w - 1, v);
+        } else {
+            let x = v + m;
+            self.put(w - 1, x >> 1);
+            self.put(1, x & 1);
+        }
+    }
+
+    /// The number of bits written.
+    pub(crate) fn len_bits(&self) -> usize {
+        self.bit
+    }
+
+    /// The bytes, zero-padded to a whole byte.
+    pub(crate) fn finish(self) -> Vec<u8> {
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ns_round_trips_for_every_value() {
+        for n in 1..40u32 {
+            let mut w = BitWriter::new();
+            for v in 0..n {
+                w.put_ns(n, v);
+            }
+            let bytes = w.finish();
+            let mut r = BitReader::new(&bytes);
+            for v in 0..n {
+                assert_eq!(r.ns(n).unwrap(), v, "n={n}");
+            }
+        }
+    }
+
+    #[test]
+    fn leb128_round_trips() {
+        for v in [0u64, 1, 127, 128, 300, 1 << 21, u64::from(u32::MAX)] {
+            let mut out = Vec::new();
+            write_leb128(&mut out, v);
+            assert_eq!(out.len(), leb128_len(v));
+            assert_eq!(Reader::new(&out).leb128().unwrap(), v);
+        }
+        assert!(Reader::new(&[0xff; 9]).leb128().is_err());
+    }
+}

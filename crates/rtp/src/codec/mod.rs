@@ -12,7 +12,7 @@ pub mod h264;
 // pub mod h265;
 pub mod telephone_event;
 pub mod vp8;
-// pub mod vp9;
+pub mod vp9;
 
 use bytes::Bytes;
 
