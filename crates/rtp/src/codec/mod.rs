@@ -9,7 +9,7 @@
 pub mod audio;
 // pub mod av1;
 pub mod h264;
-// pub mod h265;
+pub mod h265;
 pub mod telephone_event;
 pub mod vp8;
 pub mod vp9;
