@@ -7,7 +7,7 @@
 //! [`SampleBuilder`](crate::sample_builder::SampleBuilder) where frames start and end.
 
 pub mod audio;
-// pub mod av1;
+pub mod av1;
 pub mod h264;
 pub mod h265;
 pub mod telephone_event;
