@@ -15,3 +15,4 @@ pub use packet::{FIXED_HEADER_LEN, Header, MAX_CSRCS, Packet, PacketBuf, Payload
 pub mod codec;
 pub mod sample_builder;
 pub mod media;
+pub mod dd;

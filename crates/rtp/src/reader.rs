@@ -54,21 +54,9 @@ impl<'a> Reader<'a> {
         Ok(self.take(1)?[0])
     }
 
-    pub(crate) fn peek_u8(&self) -> Result<u8, ParseError> {
-        self.data
-            .get(self.pos)
-            .copied()
-            .ok_or_else(|| self.err(ParseErrorKind::Truncated))
-    }
-
     pub(crate) fn u16(&mut self) -> Result<u16, ParseError> {
         let b = self.take(2)?;
         Ok(u16::from_be_bytes([b[0], b[1]]))
-    }
-
-    pub(crate) fn u24(&mut self) -> Result<u32, ParseError> {
-        let b = self.take(3)?;
-        Ok(u32::from_be_bytes([0, b[0], b[1], b[2]]))
     }
 
     pub(crate) fn u32(&mut self) -> Result<u32, ParseError> {
