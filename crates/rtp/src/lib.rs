@@ -53,6 +53,9 @@
 //!         frames.push(f);
 //!     }
 //! }
+//! // The builder holds the first frame until the policy's wait is over (packets sent before
+//! // the first arrival may still come); the end of the stream releases it.
+//! frames.extend(builder.flush());
 //! assert_eq!(frames.len(), 1);
 //! assert_eq!(frames[0].data, frame);
 //! ```

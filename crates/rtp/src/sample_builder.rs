@@ -7,6 +7,9 @@
 //! frame out (complete, partial or dropped, per the policy). A frame is the run of packets
 //! from one the depacketizer calls a frame start to one it calls a frame end (the marker bit
 //! for video), all with one timestamp and no gap in sequence numbers.
+//!
+//! The first packet to arrive need not be the first sent, so before any frame has left the
+//! builder treats the start like a gap before the head and waits as the policy says.
 
 use std::collections::VecDeque;
 
@@ -268,6 +271,11 @@ impl<D: Depacketizer> SampleBuilder<D> {
         };
         let ts = first.timestamp;
         let starts = self.depacketizer.is_frame_start(&first.payload);
+        if !self.popped && !self.gap_expired(0, Some(ts), force) {
+            // Nothing has left the buffer yet, so packets sent before the first one to arrive
+            // may still come: wait for them as for a gap before the head.
+            return Step::Wait;
+        }
         // Scan the run of packets with this timestamp.
         let mut end = None;
         let mut gap = None;
@@ -293,11 +301,6 @@ impl<D: Depacketizer> SampleBuilder<D> {
         if let (Some(end), true) = (end, starts) {
             self.emit_complete(end);
             return Step::Progress;
-        }
-        if !starts && !self.popped && !self.gap_expired(0, Some(ts), force) {
-            // Nothing has left the buffer yet, so the frame's start may still arrive before
-            // the head; wait as for a gap.
-            return Step::Wait;
         }
         if end.is_none() {
             match gap {
@@ -566,6 +569,20 @@ mod tests {
     }
 
     #[test]
+    fn packets_sent_before_the_first_arrival_are_waited_for() {
+        let (frames, mut packets) = vp8_frames(3, 100);
+        packets.swap(0, 1);
+        let mut b = SampleBuilder::new(Vp8Depacketizer::new(), 64, LossPolicy::Wait { packets: 2 });
+        let mut out = Vec::new();
+        for p in packets {
+            b.handle_packet_buf(p);
+            out.extend(drain(&mut b));
+        }
+        out.extend(b.flush());
+        assert_eq!(out.iter().map(|f| f.data.clone()).collect::<Vec<_>>(), frames);
+    }
+
+    #[test]
     fn a_stream_joined_mid_frame_starts_at_the_next_frame() {
         let (frames, packets) = vp8_frames(2, 1000);
         let mut b = SampleBuilder::new(Vp8Depacketizer::new(), 64, LossPolicy::Drop);
@@ -625,7 +642,8 @@ mod tests {
         let mut b = SampleBuilder::new(Vp8Depacketizer::new(), 64, LossPolicy::Drop);
         b.handle_packet_buf(packets[0].clone());
         b.handle_packet_buf(packets[0].clone());
-        assert_eq!(drain(&mut b).len(), 1);
+        b.handle_packet_buf(packets[1].clone());
+        assert_eq!(drain(&mut b).len(), 2);
         b.handle_packet_buf(packets[0].clone());
         assert_eq!(b.stats().late_packets, 2);
     }

@@ -87,6 +87,10 @@ impl Packetizer for H264Packetizer {
         if units.is_empty() {
             return Err(Error::BadFrame("no NAL unit in the access unit"));
         }
+        if units.iter().any(|n| !(1..=23).contains(&nal_type(n[0]))) {
+            // Types 0 and 24..=31 would be read as aggregation or fragmentation packets.
+            return Err(Error::BadFrame("NAL unit type outside 1..=23"));
+        }
         let has = |t: u8| units.iter().any(|n| nal_type(n[0]) == t);
         let (has_sps, has_pps) = (has(NAL_SPS), has(NAL_PPS));
         // Parameter sets remembered from earlier access units, put in front of the first IDR

@@ -53,6 +53,10 @@ impl Packetizer for H265Packetizer {
         if units.is_empty() {
             return Err(Error::BadFrame("no NAL unit in the access unit"));
         }
+        if units.iter().any(|n| nal_type(n[0]) >= AP) {
+            // Types 48..=63 would be read as AP, FU or PACI packets.
+            return Err(Error::BadFrame("NAL unit type above 47"));
+        }
         if max_payload < 4 {
             return Err(Error::MtuTooSmall(max_payload));
         }
