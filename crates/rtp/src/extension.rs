@@ -116,7 +116,8 @@ impl<'a> ExtensionsRef<'a> {
         self.iter().find(|e| e.id == id).map(|e| e.data)
     }
 
-    /// Copies the block into an owned [`Extensions`].
+    /// Copies the block into an owned [`Extensions`]. A block holding only padding becomes
+    /// empty extensions (nothing to re-send).
     pub fn to_owned(&self) -> Extensions {
         let mut out = Extensions::default();
         match self.form {
@@ -133,6 +134,10 @@ impl<'a> ExtensionsRef<'a> {
                     if !out.elements.iter().any(|(id, _)| *id == e.id) {
                         out.elements.push((e.id, Bytes::copy_from_slice(e.data)));
                     }
+                }
+                if out.elements.is_empty() {
+                    // A block of padding only carries nothing; encoding drops it.
+                    return Extensions::default();
                 }
             }
         }
@@ -972,6 +977,13 @@ mod tests {
         assert_eq!(err.kind, ParseErrorKind::BadExtensionLength);
         let err = ExtensionsRef::parse(0x1000, &[5, 9, 1, 2], 16).unwrap_err();
         assert_eq!(err.offset, 16);
+    }
+
+    #[test]
+    fn a_block_of_padding_only_is_empty() {
+        let r = ExtensionsRef::parse(0x1000, &[0, 0, 0, 0], 16).unwrap();
+        assert!(r.is_two_byte());
+        assert_eq!(r.to_owned(), Extensions::default());
     }
 
     #[test]
