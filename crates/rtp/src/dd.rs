@@ -88,7 +88,11 @@ pub struct TemplateStructure {
 impl TemplateStructure {
     /// The highest spatial id of the templates.
     pub fn max_spatial_id(&self) -> u8 {
-        self.templates.iter().map(|t| t.spatial_id).max().unwrap_or(0)
+        self.templates
+            .iter()
+            .map(|t| t.spatial_id)
+            .max()
+            .unwrap_or(0)
     }
 
     /// The spatial layer and highest temporal layer of each decode target (§A.8.3.5: the
@@ -203,7 +207,10 @@ impl TemplateStructure {
         }
         if self.chains > 0
             && (self.decode_target_protected_by.len() != dt
-                || self.decode_target_protected_by.iter().any(|c| *c >= self.chains))
+                || self
+                    .decode_target_protected_by
+                    .iter()
+                    .any(|c| *c >= self.chains))
         {
             return bad("decode_target_protected_by");
         }
@@ -449,11 +456,9 @@ impl DependencyDescriptor {
 
     /// The encoded descriptor.
     pub fn to_vec(&self, latest: Option<&TemplateStructure>) -> Result<Vec<u8>, Error> {
-        let s = self
-            .structure
-            .as_ref()
-            .or(latest)
-            .ok_or(Error::OutOfRange("dependency descriptor without a structure"))?;
+        let s = self.structure.as_ref().or(latest).ok_or(Error::OutOfRange(
+            "dependency descriptor without a structure",
+        ))?;
         s.validate()?;
         if self.template_id > 63 || template_index(self.template_id, s).is_none() {
             return Err(Error::OutOfRange("template id"));
@@ -471,11 +476,7 @@ impl DependencyDescriptor {
         {
             return Err(Error::OutOfRange("custom frame fields"));
         }
-        if dt < 32
-            && self
-                .active_decode_targets
-                .is_some_and(|m| m >> dt != 0)
-        {
+        if dt < 32 && self.active_decode_targets.is_some_and(|m| m >> dt != 0) {
             return Err(Error::OutOfRange("active decode targets"));
         }
         let mut w = BitWriter::new();
@@ -641,7 +642,10 @@ mod tests {
             DependencyDescriptor::decode(&wire, None).unwrap_err().kind,
             ParseErrorKind::BadDependencyDescriptor
         );
-        assert_eq!(DependencyDescriptor::decode(&wire, Some(&s)).unwrap(), short);
+        assert_eq!(
+            DependencyDescriptor::decode(&wire, Some(&s)).unwrap(),
+            short
+        );
     }
 
     #[test]
@@ -701,7 +705,9 @@ mod tests {
         let s = l1t3();
         // Template id 9 is outside the 5 templates at offset 0.
         assert_eq!(
-            DependencyDescriptor::decode(&[0x89, 0, 0], Some(&s)).unwrap_err().kind,
+            DependencyDescriptor::decode(&[0x89, 0, 0], Some(&s))
+                .unwrap_err()
+                .kind,
             ParseErrorKind::BadDependencyDescriptor
         );
         let d = DependencyDescriptor {
@@ -711,7 +717,10 @@ mod tests {
         assert!(d.to_vec(Some(&s)).is_err());
         let mut bad = s.clone();
         bad.templates[1].temporal_id = 2; // 0 -> 2 cannot be expressed
-        assert_eq!(bad.validate(), Err(Error::OutOfRange("template layer order")));
+        assert_eq!(
+            bad.validate(),
+            Err(Error::OutOfRange("template layer order"))
+        );
         // A structure cut short.
         let key = DependencyDescriptor {
             structure: Some(s),
@@ -719,7 +728,10 @@ mod tests {
         };
         let wire = key.to_vec(None).unwrap();
         for n in 4..wire.len() - 1 {
-            assert!(DependencyDescriptor::decode(&wire[..n], None).is_err(), "{n}");
+            assert!(
+                DependencyDescriptor::decode(&wire[..n], None).is_err(),
+                "{n}"
+            );
         }
     }
 

@@ -274,7 +274,7 @@ impl Extensions {
     /// Replaces everything with a raw block of another profile. `data` must be a whole
     /// number of 32-bit words, at most 65535 of them.
     pub fn set_raw(&mut self, profile: u16, data: Bytes) -> Result<(), Error> {
-        if data.len() % 4 != 0 || data.len() / 4 > usize::from(u16::MAX) {
+        if !data.len().is_multiple_of(4) || data.len() / 4 > usize::from(u16::MAX) {
             return Err(Error::ExtensionTooLong(data.len()));
         }
         self.elements.clear();
@@ -753,9 +753,7 @@ impl Extension for VideoOrientation {
             Rotation::Deg180 => 2,
             Rotation::Deg270 => 3,
         };
-        buf.put_u8(
-            if self.back_camera { 0x08 } else { 0 } | if self.flip { 0x04 } else { 0 } | r,
-        );
+        buf.put_u8(if self.back_camera { 0x08 } else { 0 } | if self.flip { 0x04 } else { 0 } | r);
     }
 }
 
@@ -891,9 +889,7 @@ impl Extension for TransmissionOffset {
     fn decode(data: &[u8]) -> Result<Self, ParseError> {
         match data {
             // Sign-extend the 24-bit value.
-            [a, b, c] => Ok(TransmissionOffset(
-                i32::from_be_bytes([*a, *b, *c, 0]) >> 8,
-            )),
+            [a, b, c] => Ok(TransmissionOffset(i32::from_be_bytes([*a, *b, *c, 0]) >> 8)),
             _ => Err(bad_len(data.len())),
         }
     }
@@ -929,11 +925,7 @@ mod tests {
         let els: Vec<_> = e.iter().map(|e| (e.id, e.data.to_vec())).collect();
         assert_eq!(
             els,
-            vec![
-                (1, vec![0xaa]),
-                (2, vec![0xbb, 0xbb]),
-                (3, vec![0xcc; 4])
-            ]
+            vec![(1, vec![0xaa]), (2, vec![0xbb, 0xbb]), (3, vec![0xcc; 4])]
         );
         assert!(!e.is_two_byte());
     }
@@ -991,7 +983,10 @@ mod tests {
         let r = ExtensionsRef::parse(0xabcd, &[1, 2, 3, 4], 16).unwrap();
         assert_eq!(r.iter().count(), 0);
         let owned = r.to_owned();
-        assert_eq!(owned.raw(), Some((0xabcd, &Bytes::from_static(&[1, 2, 3, 4]))));
+        assert_eq!(
+            owned.raw(),
+            Some((0xabcd, &Bytes::from_static(&[1, 2, 3, 4])))
+        );
         let mut wire = Vec::new();
         owned.encode(&mut wire);
         assert_eq!(wire, [0xab, 0xcd, 0, 1, 1, 2, 3, 4]);
@@ -1006,7 +1001,10 @@ mod tests {
         assert_eq!(m.kind(3), Some(ExtensionKind::Rid));
         m.insert(4, ExtensionKind::Rid).unwrap();
         assert_eq!(m.kind(3), None);
-        assert_eq!(m.insert(0, ExtensionKind::Mid), Err(Error::BadExtensionId(0)));
+        assert_eq!(
+            m.insert(0, ExtensionKind::Mid),
+            Err(Error::BadExtensionId(0))
+        );
         assert_eq!(
             m.insert_uri(9, "urn:ietf:params:rtp-hdrext:toffset"),
             Ok(true)
@@ -1023,37 +1021,66 @@ mod tests {
         assert_eq!(Mid::new("a b"), Err(Error::BadText("mid")));
         assert_eq!(Rid::new("hi.res"), Err(Error::BadText("rid")));
         assert_eq!(Rid::decode(b"q").unwrap().as_str(), "q");
-        assert_eq!(Rid::decode(b"a\0").unwrap_err().kind, ParseErrorKind::BadText);
+        assert_eq!(
+            Rid::decode(b"a\0").unwrap_err().kind,
+            ParseErrorKind::BadText
+        );
 
         let t = AbsSendTime::from_duration(Duration::from_millis(1500));
         assert_eq!(t.bits(), 3 << 17); // 1.5 s in 6.18 fixed point
         assert_eq!(t.to_duration(), Duration::from_millis(1500));
-        assert_eq!(AbsSendTime::from_duration(Duration::from_secs(65)).to_duration(), Duration::from_secs(1));
+        assert_eq!(
+            AbsSendTime::from_duration(Duration::from_secs(65)).to_duration(),
+            Duration::from_secs(1)
+        );
         assert_eq!(enc(&t), [0x06, 0x00, 0x00]);
 
         // RFC 6464 §3: V=1, level 0x21.
         assert_eq!(
             AudioLevel::decode(&[0xa1]).unwrap(),
-            AudioLevel { voice: true, level: 0x21 }
+            AudioLevel {
+                voice: true,
+                level: 0x21
+            }
         );
         assert_eq!(
             VideoOrientation::decode(&[0x0d]).unwrap(),
-            VideoOrientation { back_camera: true, flip: true, rotation: Rotation::Deg90 }
+            VideoOrientation {
+                back_camera: true,
+                flip: true,
+                rotation: Rotation::Deg90
+            }
         );
-        let pd = PlayoutDelay::new(Duration::from_millis(100), Duration::from_millis(40_950)).unwrap();
+        let pd =
+            PlayoutDelay::new(Duration::from_millis(100), Duration::from_millis(40_950)).unwrap();
         assert_eq!(enc(&pd), [0x00, 0xaf, 0xff]);
-        assert_eq!(PlayoutDelay::decode(&[0x00, 0xaf, 0xff]).unwrap().min(), Duration::from_millis(100));
+        assert_eq!(
+            PlayoutDelay::decode(&[0x00, 0xaf, 0xff]).unwrap().min(),
+            Duration::from_millis(100)
+        );
         assert!(PlayoutDelay::new(Duration::from_secs(2), Duration::from_secs(1)).is_err());
 
         let off = TransmissionOffset::new(-2).unwrap();
         assert_eq!(enc(&off), [0xff, 0xff, 0xfe]);
-        assert_eq!(TransmissionOffset::decode(&[0xff, 0xff, 0xfe]).unwrap(), off);
+        assert_eq!(
+            TransmissionOffset::decode(&[0xff, 0xff, 0xfe]).unwrap(),
+            off
+        );
         assert!(TransmissionOffset::new(1 << 23).is_err());
 
-        let act = AbsCaptureTime { capture_ntp: 0x0102_0304_0506_0708, clock_offset: Some(-1) };
+        let act = AbsCaptureTime {
+            capture_ntp: 0x0102_0304_0506_0708,
+            clock_offset: Some(-1),
+        };
         assert_eq!(enc(&act).len(), 16);
         assert_eq!(AbsCaptureTime::decode(&enc(&act)).unwrap(), act);
-        assert_eq!(AbsCaptureTime::decode(&[0; 9]).unwrap_err().kind, ParseErrorKind::BadExtensionValue);
-        assert_eq!(TransportSequence::decode(&[0x12, 0x34]).unwrap(), TransportSequence(0x1234));
+        assert_eq!(
+            AbsCaptureTime::decode(&[0; 9]).unwrap_err().kind,
+            ParseErrorKind::BadExtensionValue
+        );
+        assert_eq!(
+            TransportSequence::decode(&[0x12, 0x34]).unwrap(),
+            TransportSequence(0x1234)
+        );
     }
 }

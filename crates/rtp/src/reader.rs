@@ -13,7 +13,11 @@ pub(crate) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub(crate) fn new(data: &'a [u8]) -> Self {
-        Reader { data, pos: 0, base: 0 }
+        Reader {
+            data,
+            pos: 0,
+            base: 0,
+        }
     }
 
     pub(crate) fn with_base(data: &'a [u8], base: usize) -> Self {
@@ -185,7 +189,7 @@ impl BitWriter {
     /// Writes the low `n` (at most 32) bits of `v`.
     pub(crate) fn put(&mut self, n: u32, v: u32) {
         for i in (0..n).rev() {
-            if self.bit % 8 == 0 {
+            if self.bit.is_multiple_of(8) {
                 self.out.push(0);
             }
             let b = ((v >> i) & 1) as u8;

@@ -242,9 +242,11 @@ impl<D: Depacketizer> SampleBuilder<D> {
         }
         let newest = self.slots.len() - 1;
         match self.policy {
-            LossPolicy::Drop => self.slots.iter().skip(gap).flatten().any(|p| {
-                Some(p.timestamp) != ts && self.depacketizer.is_frame_start(&p.payload)
-            }),
+            LossPolicy::Drop => {
+                self.slots.iter().skip(gap).flatten().any(|p| {
+                    Some(p.timestamp) != ts && self.depacketizer.is_frame_start(&p.payload)
+                })
+            }
             LossPolicy::Wait { packets } | LossPolicy::EmitPartial { packets } => {
                 newest - gap >= usize::from(packets)
             }
@@ -343,7 +345,11 @@ impl<D: Depacketizer> SampleBuilder<D> {
                         if data.len() + p.payload.len() > self.max_frame_bytes {
                             break;
                         }
-                        if self.depacketizer.depacketize(&p.payload, &mut data).is_err() {
+                        if self
+                            .depacketizer
+                            .depacketize(&p.payload, &mut data)
+                            .is_err()
+                        {
                             self.stats.depacketize_errors += 1;
                         }
                     }
@@ -392,7 +398,11 @@ impl<D: Depacketizer> SampleBuilder<D> {
                 ok = false;
                 continue;
             }
-            if self.depacketizer.depacketize(&p.payload, &mut data).is_err() {
+            if self
+                .depacketizer
+                .depacketize(&p.payload, &mut data)
+                .is_err()
+            {
                 self.stats.depacketize_errors += 1;
                 ok = false;
             }
@@ -432,7 +442,7 @@ mod tests {
     use crate::codec::audio::Opus;
     use crate::codec::h264::{H264Depacketizer, H264Packetizer, PacketizationMode};
     use crate::codec::vp8::{Vp8Depacketizer, Vp8Packetizer};
-    use crate::codec::{Packetizer, Sequencer, START_CODE};
+    use crate::codec::{Packetizer, START_CODE, Sequencer};
     use crate::packet::{PayloadType, Ssrc};
 
     fn vp8_frames(n: usize, size: usize) -> (Vec<Vec<u8>>, Vec<PacketBuf>) {
@@ -462,7 +472,10 @@ mod tests {
             b.handle_packet_buf(p);
             out.extend(drain(&mut b));
         }
-        assert_eq!(out.iter().map(|f| f.data.clone()).collect::<Vec<_>>(), frames);
+        assert_eq!(
+            out.iter().map(|f| f.data.clone()).collect::<Vec<_>>(),
+            frames
+        );
         assert!(out.iter().all(|f| !f.partial && !f.after_loss));
         assert_eq!(out[1].timestamp.0, 3000);
         assert_eq!(b.stats().frames, 5);
@@ -481,7 +494,10 @@ mod tests {
             b.handle_packet_buf(p);
             out.extend(drain(&mut b));
         }
-        assert_eq!(out.iter().map(|f| f.data.clone()).collect::<Vec<_>>(), frames);
+        assert_eq!(
+            out.iter().map(|f| f.data.clone()).collect::<Vec<_>>(),
+            frames
+        );
     }
 
     #[test]
@@ -514,7 +530,10 @@ mod tests {
             b.handle_packet_buf(p);
             out.extend(drain(&mut b));
         }
-        assert_eq!(out.iter().map(|f| f.data.clone()).collect::<Vec<_>>(), frames);
+        assert_eq!(
+            out.iter().map(|f| f.data.clone()).collect::<Vec<_>>(),
+            frames
+        );
         // With Drop, the same late packet arrives too late.
         let (_, mut packets) = vp8_frames(3, 1000);
         let late = packets.remove(5);
@@ -532,7 +551,11 @@ mod tests {
     fn emit_partial_returns_what_arrived() {
         let (frames, mut packets) = vp8_frames(3, 1000);
         packets.remove(6);
-        let mut b = SampleBuilder::new(Vp8Depacketizer::new(), 64, LossPolicy::EmitPartial { packets: 2 });
+        let mut b = SampleBuilder::new(
+            Vp8Depacketizer::new(),
+            64,
+            LossPolicy::EmitPartial { packets: 2 },
+        );
         let mut out = Vec::new();
         for p in packets {
             b.handle_packet_buf(p);
@@ -554,7 +577,11 @@ mod tests {
         let (frames, mut packets) = vp8_frames(10, 1000);
         packets.remove(1);
         // Wait forever on the gap, but hold only 8 packets.
-        let mut b = SampleBuilder::new(Vp8Depacketizer::new(), 8, LossPolicy::Wait { packets: u16::MAX });
+        let mut b = SampleBuilder::new(
+            Vp8Depacketizer::new(),
+            8,
+            LossPolicy::Wait { packets: u16::MAX },
+        );
         let mut out = Vec::new();
         for p in packets {
             b.handle_packet_buf(p);
@@ -579,7 +606,10 @@ mod tests {
             out.extend(drain(&mut b));
         }
         out.extend(b.flush());
-        assert_eq!(out.iter().map(|f| f.data.clone()).collect::<Vec<_>>(), frames);
+        assert_eq!(
+            out.iter().map(|f| f.data.clone()).collect::<Vec<_>>(),
+            frames
+        );
     }
 
     #[test]
@@ -605,7 +635,11 @@ mod tests {
             let mut au = START_CODE.to_vec();
             au.push(0x65);
             au.extend((0..2500u32).map(|j| (j as u8) ^ i));
-            packets.extend(sq.packets(pk.packetize(&au, 1000).unwrap(), Timestamp::from(u32::from(i) * 3000), true));
+            packets.extend(sq.packets(
+                pk.packetize(&au, 1000).unwrap(),
+                Timestamp::from(u32::from(i) * 3000),
+                true,
+            ));
             frames.push(au);
         }
         // Lose the FU-A start of frame 1 (packet 3).
@@ -616,7 +650,10 @@ mod tests {
             b.handle_packet_buf(p);
             out.extend(drain(&mut b));
         }
-        assert_eq!(out.iter().map(|f| f.data.clone()).collect::<Vec<_>>(), [frames[0].clone(), frames[2].clone()]);
+        assert_eq!(
+            out.iter().map(|f| f.data.clone()).collect::<Vec<_>>(),
+            [frames[0].clone(), frames[2].clone()]
+        );
     }
 
     #[test]
@@ -624,7 +661,13 @@ mod tests {
         let mut b = SampleBuilder::new(Opus, 16, LossPolicy::Wait { packets: 2 });
         let mut sq = Sequencer::new(Ssrc(1), PayloadType::new(111).unwrap(), SeqNum::from(10));
         let mut p: Vec<PacketBuf> = (0..5u8)
-            .flat_map(|i| sq.packets(vec![Bytes::from(vec![i; 3])], Timestamp::from(u32::from(i) * 960), false))
+            .flat_map(|i| {
+                sq.packets(
+                    vec![Bytes::from(vec![i; 3])],
+                    Timestamp::from(u32::from(i) * 960),
+                    false,
+                )
+            })
             .collect();
         p.remove(1);
         let mut out = Vec::new();
@@ -632,7 +675,10 @@ mod tests {
             b.handle_packet_buf(x);
             out.extend(drain(&mut b));
         }
-        assert_eq!(out.iter().map(|f| f.data[0]).collect::<Vec<_>>(), [0, 2, 3, 4]);
+        assert_eq!(
+            out.iter().map(|f| f.data[0]).collect::<Vec<_>>(),
+            [0, 2, 3, 4]
+        );
         assert!(out[1].after_loss);
     }
 

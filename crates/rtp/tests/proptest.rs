@@ -118,33 +118,31 @@ fn vp8_descriptor() -> impl Strategy<Value = Vp8Descriptor> {
         proptest::option::of((0u8..4, any::<bool>())),
         proptest::option::of(0u8..32),
     )
-        .prop_map(|(n, s, pid, picture_id, tl0, temporal, key_idx)| Vp8Descriptor {
-            non_reference: n,
-            start: s,
-            partition: pid,
-            picture_id,
-            tl0_pic_idx: tl0,
-            temporal,
-            key_idx,
-        })
+        .prop_map(
+            |(n, s, pid, picture_id, tl0, temporal, key_idx)| Vp8Descriptor {
+                non_reference: n,
+                start: s,
+                partition: pid,
+                picture_id,
+                tl0_pic_idx: tl0,
+                temporal,
+                key_idx,
+            },
+        )
 }
 
 fn vp9_descriptor() -> impl Strategy<Value = Vp9Descriptor> {
-    let layer = (0u8..8, any::<bool>(), 0u8..8, any::<bool>()).prop_map(|(t, u, s, d)| {
-        LayerIndices {
+    let layer =
+        (0u8..8, any::<bool>(), 0u8..8, any::<bool>()).prop_map(|(t, u, s, d)| LayerIndices {
             temporal: t,
             switching_up: u,
             spatial: s,
             inter_layer_dependency: d,
-        }
-    });
+        });
     let ss = (
         1u8..=8,
         any::<bool>(),
-        proptest::option::of(vec(
-            (0u8..8, any::<bool>(), vec(any::<u8>(), 0..=3)),
-            0..5,
-        )),
+        proptest::option::of(vec((0u8..8, any::<bool>(), vec(any::<u8>(), 0..=3)), 0..5)),
         any::<u16>(),
     )
         .prop_map(|(n, res, pg, w)| ScalabilityStructure {
@@ -209,10 +207,16 @@ fn template_structure() -> impl Strategy<Value = TemplateStructure> {
             }
             let mut rng = seed;
             let mut next = move |n: u64| {
-                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                rng = rng
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (rng >> 33) % n
             };
-            let chains = if with_chains { 1 + next(u64::from(dt)) as u8 } else { 0 };
+            let chains = if with_chains {
+                1 + next(u64::from(dt)) as u8
+            } else {
+                0
+            };
             let templates = layers
                 .iter()
                 .map(|&(s, t)| FrameTemplate {
@@ -265,9 +269,17 @@ fn annex_b(units: &[Vec<u8>]) -> Vec<u8> {
     v
 }
 
-fn through<P: Packetizer, D: Depacketizer>(p: &mut P, d: &mut D, frame: &[u8], mtu: usize) -> Vec<u8> {
+fn through<P: Packetizer, D: Depacketizer>(
+    p: &mut P,
+    d: &mut D,
+    frame: &[u8],
+    mtu: usize,
+) -> Vec<u8> {
     let payloads = p.packetize(frame, mtu).unwrap();
-    assert!(payloads.iter().all(|x| x.len() <= mtu), "payload above the mtu");
+    assert!(
+        payloads.iter().all(|x| x.len() <= mtu),
+        "payload above the mtu"
+    );
     assert!(d.is_frame_start(&payloads[0]));
     let mut out = Vec::new();
     for x in &payloads {
@@ -359,7 +371,7 @@ proptest! {
         d.encode(&mut v);
         prop_assert_eq!(v.len(), d.encoded_len());
         v.extend_from_slice(&tail);
-        prop_assert_eq!(Vp8Descriptor::decode(&v).unwrap(), (d.clone(), d.encoded_len()));
+        prop_assert_eq!(Vp8Descriptor::decode(&v).unwrap(), (d, d.encoded_len()));
     }
 
     #[test]

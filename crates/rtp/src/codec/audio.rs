@@ -112,7 +112,11 @@ macro_rules! byte_audio {
         }
 
         impl Depacketizer for $t {
-            fn depacketize(&mut self, payload: &[u8], frame: &mut Vec<u8>) -> Result<(), ParseError> {
+            fn depacketize(
+                &mut self,
+                payload: &[u8],
+                frame: &mut Vec<u8>,
+            ) -> Result<(), ParseError> {
                 pass_through(payload, frame)
             }
 
@@ -151,7 +155,10 @@ mod tests {
         assert_eq!(out, frame);
         assert_eq!(
             o.packetize(&[0; 1300], 1200),
-            Err(Error::FrameTooLarge { len: 1300, mtu: 1200 })
+            Err(Error::FrameTooLarge {
+                len: 1300,
+                mtu: 1200
+            })
         );
         assert_eq!(
             o.depacketize(&[], &mut out).unwrap_err().kind,
@@ -161,7 +168,9 @@ mod tests {
 
     #[test]
     fn g711_splits_at_bytes_and_reassembles_with_loss() {
-        let mut g = G711 { law: G711Law::MuLaw };
+        let mut g = G711 {
+            law: G711Law::MuLaw,
+        };
         // 60 ms of 8 kHz audio in 20 ms payloads.
         let frame: Vec<u8> = (0..480u32).map(|i| i as u8).collect();
         let p = g.packetize(&frame, 160).unwrap();
@@ -179,7 +188,10 @@ mod tests {
         let mut g = G722;
         let frame = vec![0x55u8; 500];
         let p = g.packetize(&frame, 160).unwrap();
-        assert_eq!(p.iter().map(Bytes::len).collect::<Vec<_>>(), [160, 160, 160, 20]);
+        assert_eq!(
+            p.iter().map(Bytes::len).collect::<Vec<_>>(),
+            [160, 160, 160, 20]
+        );
         let mut out = Vec::new();
         for x in &p {
             g.depacketize(x, &mut out).unwrap();

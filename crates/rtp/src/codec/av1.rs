@@ -199,7 +199,10 @@ impl Packetizer for Av1Packetizer {
             new_sequence: obus.iter().any(|o| o.obu_type == OBU_SEQUENCE_HEADER),
         };
         for obu in obus.iter().filter(|o| {
-            !matches!(o.obu_type, OBU_TEMPORAL_DELIMITER | OBU_TILE_LIST | OBU_PADDING)
+            !matches!(
+                o.obu_type,
+                OBU_TEMPORAL_DELIMITER | OBU_TILE_LIST | OBU_PADDING
+            )
         }) {
             let mut e = Vec::with_capacity(2 + obu.payload.len());
             obu.write_element(&mut e);
@@ -290,7 +293,8 @@ impl Depacketizer for Av1Depacketizer {
                 let l = r
                     .leb128()
                     .map_err(|_| ParseError::new(ParseErrorKind::BadAggregation, at))?;
-                usize::try_from(l).map_err(|_| ParseError::new(ParseErrorKind::BadAggregation, at))?
+                usize::try_from(l)
+                    .map_err(|_| ParseError::new(ParseErrorKind::BadAggregation, at))?
             };
             let start = r.offset();
             let e = r
@@ -350,7 +354,12 @@ mod tests {
 
     fn obu(t: u8, ext: Option<u8>, payload: &[u8]) -> Vec<u8> {
         let mut v = Vec::new();
-        Obu { obu_type: t, extension: ext, payload }.write_sized(&mut v);
+        Obu {
+            obu_type: t,
+            extension: ext,
+            payload,
+        }
+        .write_sized(&mut v);
         v
     }
 
@@ -374,7 +383,15 @@ mod tests {
         assert_eq!(p.len(), 1);
         let h = AggregationHeader::from_byte(p[0][0]);
         // Two elements (sequence header, frame), the last without a length; N set.
-        assert_eq!(h, AggregationHeader { continuation: false, continues: false, element_count: 2, new_sequence: true });
+        assert_eq!(
+            h,
+            AggregationHeader {
+                continuation: false,
+                continues: false,
+                element_count: 2,
+                new_sequence: true
+            }
+        );
         // The first element: length 6, then the OBU header without the size bit.
         assert_eq!(&p[0][1..3], &[6, OBU_SEQUENCE_HEADER << 3]);
         let mut d = Av1Depacketizer::new();
@@ -390,7 +407,10 @@ mod tests {
         let p = Av1Packetizer.packetize(&input, 1000).unwrap();
         assert!(p.len() >= 6);
         assert!(p.iter().all(|x| x.len() <= 1000));
-        let hs: Vec<_> = p.iter().map(|x| AggregationHeader::from_byte(x[0])).collect();
+        let hs: Vec<_> = p
+            .iter()
+            .map(|x| AggregationHeader::from_byte(x[0]))
+            .collect();
         assert!(!hs[0].continuation && hs[0].continues && hs[0].new_sequence);
         assert!(hs[1].continuation && hs[1].continues && !hs[1].new_sequence);
         let last = hs.last().unwrap();
@@ -422,13 +442,27 @@ mod tests {
         let mut d = Av1Depacketizer::new();
         let mut out = Vec::new();
         // Z set with nothing to continue.
-        assert_eq!(d.depacketize(&[0x90, 0x30, 1], &mut out).unwrap_err().kind, ParseErrorKind::MissingStart);
+        assert_eq!(
+            d.depacketize(&[0x90, 0x30, 1], &mut out).unwrap_err().kind,
+            ParseErrorKind::MissingStart
+        );
         // W = 2 but the first element's length runs past the end.
-        assert_eq!(d.depacketize(&[0x20, 9, 0x30], &mut out).unwrap_err().kind, ParseErrorKind::BadAggregation);
+        assert_eq!(
+            d.depacketize(&[0x20, 9, 0x30], &mut out).unwrap_err().kind,
+            ParseErrorKind::BadAggregation
+        );
         // W = 3 but only two elements.
-        assert_eq!(d.depacketize(&[0x30, 1, 0x30, 0x30], &mut out).unwrap_err().kind, ParseErrorKind::BadAggregation);
+        assert_eq!(
+            d.depacketize(&[0x30, 1, 0x30, 0x30], &mut out)
+                .unwrap_err()
+                .kind,
+            ParseErrorKind::BadAggregation
+        );
         // The forbidden bit.
-        assert_eq!(d.depacketize(&[0x10, 0x80], &mut out).unwrap_err().kind, ParseErrorKind::BadDescriptor);
+        assert_eq!(
+            d.depacketize(&[0x10, 0x80], &mut out).unwrap_err().kind,
+            ParseErrorKind::BadDescriptor
+        );
         assert!(out.is_empty());
         // A fragment followed by a packet that is not its continuation: the fragment is lost.
         d.depacketize(&[0x50, 0x30, 1, 2], &mut out).unwrap();
@@ -436,6 +470,11 @@ mod tests {
         assert_eq!(out, obu(5, None, &[7]));
         let big = Av1Depacketizer::new().with_max_obu(4);
         let mut big = big;
-        assert_eq!(big.depacketize(&[0x50, 0x30, 1, 2, 3, 4, 5], &mut out).unwrap_err().kind, ParseErrorKind::TooLarge);
+        assert_eq!(
+            big.depacketize(&[0x50, 0x30, 1, 2, 3, 4, 5], &mut out)
+                .unwrap_err()
+                .kind,
+            ParseErrorKind::TooLarge
+        );
     }
 }

@@ -368,7 +368,9 @@ mod tests {
 
     #[test]
     fn large_units_are_fragmented_with_fu_a() {
-        let idr: Vec<u8> = std::iter::once(0x65).chain((0..5000u32).map(|i| i as u8)).collect();
+        let idr: Vec<u8> = std::iter::once(0x65)
+            .chain((0..5000u32).map(|i| i as u8))
+            .collect();
         let au = annex_b(&[SPS, PPS, &idr]);
         let mut p = H264Packetizer::new(PacketizationMode::NonInterleaved);
         let out = p.packetize(&au, 1000).unwrap();
@@ -380,7 +382,9 @@ mod tests {
         assert_eq!(out[6][1], 0x40 | NAL_IDR);
         assert!(out.iter().all(|x| x.len() <= 1000));
         let d = H264Depacketizer::new();
-        assert!(d.is_frame_start(&out[0]) && d.is_frame_start(&out[1]) && !d.is_frame_start(&out[2]));
+        assert!(
+            d.is_frame_start(&out[0]) && d.is_frame_start(&out[1]) && !d.is_frame_start(&out[2])
+        );
         assert_eq!(depacketize_all(&out), au);
     }
 
@@ -393,13 +397,21 @@ mod tests {
         assert_eq!(&out[0][..], SPS);
         assert_eq!(depacketize_all(&out), au);
         let big = annex_b(&[&[0x65; 2000]]);
-        assert_eq!(p.packetize(&big, 1200), Err(Error::FrameTooLarge { len: 2000, mtu: 1200 }));
+        assert_eq!(
+            p.packetize(&big, 1200),
+            Err(Error::FrameTooLarge {
+                len: 2000,
+                mtu: 1200
+            })
+        );
     }
 
     #[test]
     fn parameter_sets_are_repeated_before_a_bare_idr() {
-        let mut p = H264Packetizer::new(PacketizationMode::NonInterleaved).repeat_parameter_sets(true);
-        p.packetize(&annex_b(&[SPS, PPS, &[0x65, 1]]), 1200).unwrap();
+        let mut p =
+            H264Packetizer::new(PacketizationMode::NonInterleaved).repeat_parameter_sets(true);
+        p.packetize(&annex_b(&[SPS, PPS, &[0x65, 1]]), 1200)
+            .unwrap();
         p.packetize(&annex_b(&[&[0x41, 9]]), 1200).unwrap();
         let out = p.packetize(&annex_b(&[&[0x65, 2]]), 1200).unwrap();
         assert_eq!(depacketize_all(&out), annex_b(&[SPS, PPS, &[0x65, 2]]));
@@ -417,19 +429,26 @@ mod tests {
         let e = d.depacketize(&[0x7c, 0xc5, 1], &mut out).unwrap_err();
         assert_eq!(e.kind, ParseErrorKind::BadDescriptor);
         // STAP-A whose second unit claims 9 bytes but has 1.
-        let e = d.depacketize(&[0x78, 0, 1, 0x41, 0, 9, 0x41], &mut out).unwrap_err();
+        let e = d
+            .depacketize(&[0x78, 0, 1, 0x41, 0, 9, 0x41], &mut out)
+            .unwrap_err();
         assert_eq!(e, ParseError::new(ParseErrorKind::BadAggregation, 4));
         let e = d.depacketize(&[0x78], &mut out).unwrap_err();
         assert_eq!(e.kind, ParseErrorKind::BadAggregation);
         for t in [25u8, 26, 27, 29, 30, 31, 0] {
-            assert_eq!(d.depacketize(&[t, 0, 0], &mut out).unwrap_err().kind, ParseErrorKind::UnsupportedType);
+            assert_eq!(
+                d.depacketize(&[t, 0, 0], &mut out).unwrap_err().kind,
+                ParseErrorKind::UnsupportedType
+            );
         }
         assert!(out.is_empty());
     }
 
     #[test]
     fn lost_fragment_then_reset_recovers() {
-        let idr: Vec<u8> = std::iter::once(0x65).chain((0..3000u32).map(|i| i as u8)).collect();
+        let idr: Vec<u8> = std::iter::once(0x65)
+            .chain((0..3000u32).map(|i| i as u8))
+            .collect();
         let mut p = H264Packetizer::new(PacketizationMode::NonInterleaved);
         let out = p.packetize(&annex_b(&[&idr]), 1000).unwrap();
         let mut d = H264Depacketizer::new().with_max_unit(10_000);
@@ -437,7 +456,10 @@ mod tests {
         d.depacketize(&out[0], &mut frame).unwrap();
         // out[1] is lost; the sample builder notices the gap and resets.
         d.reset();
-        assert_eq!(d.depacketize(&out[2], &mut frame).unwrap_err().kind, ParseErrorKind::MissingStart);
+        assert_eq!(
+            d.depacketize(&out[2], &mut frame).unwrap_err().kind,
+            ParseErrorKind::MissingStart
+        );
         assert!(frame.is_empty());
         // The next frame decodes.
         let next = p.packetize(&annex_b(&[&[0x41, 1, 2]]), 1000).unwrap();
@@ -450,6 +472,11 @@ mod tests {
         let mut d = H264Depacketizer::new().with_max_unit(8);
         let mut out = Vec::new();
         d.depacketize(&[0x7c, 0x85, 1, 2, 3, 4], &mut out).unwrap();
-        assert_eq!(d.depacketize(&[0x7c, 0x05, 1, 2, 3, 4], &mut out).unwrap_err().kind, ParseErrorKind::TooLarge);
+        assert_eq!(
+            d.depacketize(&[0x7c, 0x05, 1, 2, 3, 4], &mut out)
+                .unwrap_err()
+                .kind,
+            ParseErrorKind::TooLarge
+        );
     }
 }

@@ -270,7 +270,10 @@ mod tests {
 
     #[test]
     fn parameter_sets_aggregate_and_the_idr_fragments() {
-        let idr: Vec<u8> = [0x26, 0x01].into_iter().chain((0..4000u32).map(|i| i as u8)).collect();
+        let idr: Vec<u8> = [0x26, 0x01]
+            .into_iter()
+            .chain((0..4000u32).map(|i| i as u8))
+            .collect();
         let frame = au(&[VPS, SPS, PPS, &idr]);
         assert!(is_keyframe(&frame));
         let pk = H265Packetizer.packetize(&frame, 1200).unwrap();
@@ -290,26 +293,57 @@ mod tests {
         let mut d = H265Depacketizer::new();
         let mut out = Vec::new();
         // FU continuation without a start.
-        assert_eq!(d.depacketize(&[FU << 1, 1, 0x13, 9], &mut out).unwrap_err().kind, ParseErrorKind::MissingStart);
-        assert_eq!(d.depacketize(&[FU << 1, 1, 0xd3, 9], &mut out).unwrap_err().kind, ParseErrorKind::BadDescriptor);
+        assert_eq!(
+            d.depacketize(&[FU << 1, 1, 0x13, 9], &mut out)
+                .unwrap_err()
+                .kind,
+            ParseErrorKind::MissingStart
+        );
+        assert_eq!(
+            d.depacketize(&[FU << 1, 1, 0xd3, 9], &mut out)
+                .unwrap_err()
+                .kind,
+            ParseErrorKind::BadDescriptor
+        );
         // An AP with one unit, and one whose size lies.
-        assert_eq!(d.depacketize(&[AP << 1, 1, 0, 2, 0x02, 0x01], &mut out).unwrap_err().kind, ParseErrorKind::BadAggregation);
-        assert_eq!(d.depacketize(&[AP << 1, 1, 0, 9, 0x02], &mut out).unwrap_err(), ParseError::new(ParseErrorKind::BadAggregation, 2));
-        assert_eq!(d.depacketize(&[PACI << 1, 1], &mut out).unwrap_err().kind, ParseErrorKind::UnsupportedType);
-        assert_eq!(d.depacketize(&[0x02], &mut out).unwrap_err().kind, ParseErrorKind::Truncated);
+        assert_eq!(
+            d.depacketize(&[AP << 1, 1, 0, 2, 0x02, 0x01], &mut out)
+                .unwrap_err()
+                .kind,
+            ParseErrorKind::BadAggregation
+        );
+        assert_eq!(
+            d.depacketize(&[AP << 1, 1, 0, 9, 0x02], &mut out)
+                .unwrap_err(),
+            ParseError::new(ParseErrorKind::BadAggregation, 2)
+        );
+        assert_eq!(
+            d.depacketize(&[PACI << 1, 1], &mut out).unwrap_err().kind,
+            ParseErrorKind::UnsupportedType
+        );
+        assert_eq!(
+            d.depacketize(&[0x02], &mut out).unwrap_err().kind,
+            ParseErrorKind::Truncated
+        );
         assert!(out.is_empty());
     }
 
     #[test]
     fn loss_mid_fu_then_recovery() {
-        let trail: Vec<u8> = [0x02, 0x01].into_iter().chain((0..2500u32).map(|i| i as u8)).collect();
+        let trail: Vec<u8> = [0x02, 0x01]
+            .into_iter()
+            .chain((0..2500u32).map(|i| i as u8))
+            .collect();
         let pk = H265Packetizer.packetize(&au(&[&trail]), 1000).unwrap();
         assert_eq!(pk.len(), 3);
         let mut d = H265Depacketizer::new().with_max_unit(100_000);
         let mut out = Vec::new();
         d.depacketize(&pk[0], &mut out).unwrap();
         d.reset();
-        assert_eq!(d.depacketize(&pk[2], &mut out).unwrap_err().kind, ParseErrorKind::MissingStart);
+        assert_eq!(
+            d.depacketize(&pk[2], &mut out).unwrap_err().kind,
+            ParseErrorKind::MissingStart
+        );
         assert_eq!(depacketize_all(&pk), au(&[&trail]));
     }
 }

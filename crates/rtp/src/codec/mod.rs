@@ -131,7 +131,9 @@ mod tests {
 
     #[test]
     fn annex_b_split_handles_both_start_codes() {
-        let s = [0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5];
+        let s = [
+            0, 0, 0, 1, 0x67, 1, 2, 0, 0, 1, 0x68, 3, 0, 0, 0, 1, 0x65, 4, 5,
+        ];
         let units = split_annex_b(&s);
         assert_eq!(units, vec![&[0x67, 1, 2][..], &[0x68, 3], &[0x65, 4, 5]]);
         assert_eq!(split_annex_b(&[0x65, 1]), vec![&[0x65, 1][..]]);

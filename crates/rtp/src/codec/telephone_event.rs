@@ -57,7 +57,9 @@ impl TelephoneEvent {
 
     /// The DTMF character of the event, if it is one.
     pub fn dtmf(&self) -> Option<char> {
-        DTMF_EVENTS.get(usize::from(self.event)).map(|b| char::from(*b))
+        DTMF_EVENTS
+            .get(usize::from(self.event))
+            .map(|b| char::from(*b))
     }
 }
 
@@ -177,14 +179,27 @@ mod tests {
         assert_eq!(e.dtmf(), Some('5'));
         assert_eq!(dtmf_event('#'), Some(11));
         assert_eq!(dtmf_event('d'), Some(15));
-        assert_eq!(TelephoneEvent::decode(&[1, 2]).unwrap_err().kind, ParseErrorKind::Truncated);
+        assert_eq!(
+            TelephoneEvent::decode(&[1, 2]).unwrap_err().kind,
+            ParseErrorKind::Truncated
+        );
     }
 
     #[test]
     fn sender_schedule_and_receiver_dedup() {
-        let p = packets(1, 10, Duration::from_millis(100), Duration::from_millis(50), 8000).unwrap();
+        let p = packets(
+            1,
+            10,
+            Duration::from_millis(100),
+            Duration::from_millis(50),
+            8000,
+        )
+        .unwrap();
         // 400 ticks at 8 kHz in 50 ms (400 ticks)... 800 ticks in steps of 400: one update, 3 ends.
-        assert_eq!(p.iter().map(|e| (e.duration, e.end)).collect::<Vec<_>>(), [(400, false), (800, true), (800, true), (800, true)]);
+        assert_eq!(
+            p.iter().map(|e| (e.duration, e.end)).collect::<Vec<_>>(),
+            [(400, false), (800, true), (800, true), (800, true)]
+        );
         let mut r = EventReceiver::new();
         let ts = Timestamp::from(1000);
         let mut got = Vec::new();
@@ -199,7 +214,23 @@ mod tests {
                 got.push(x);
             }
         }
-        assert_eq!(got, [ReceivedEvent { event: 1, timestamp: ts, duration: 800 }]);
-        assert!(packets(1, 0, Duration::from_secs(9), Duration::from_millis(50), 8000).is_err());
+        assert_eq!(
+            got,
+            [ReceivedEvent {
+                event: 1,
+                timestamp: ts,
+                duration: 800
+            }]
+        );
+        assert!(
+            packets(
+                1,
+                0,
+                Duration::from_secs(9),
+                Duration::from_millis(50),
+                8000
+            )
+            .is_err()
+        );
     }
 }

@@ -305,7 +305,10 @@ mod tests {
         let pk2 = p.packetize(&[1, 2, 3], 1000).unwrap();
         assert!(!is_keyframe(&pk2[0]));
         let pk3 = p.packetize(&[1, 2, 3], 1000).unwrap();
-        assert_eq!(Vp8Descriptor::decode(&pk3[0]).unwrap().0.picture_id, Some(PictureId::Long(0)));
+        assert_eq!(
+            Vp8Descriptor::decode(&pk3[0]).unwrap().0.picture_id,
+            Some(PictureId::Long(0))
+        );
         assert_eq!(p.packetize(&frame, 4), Err(Error::MtuTooSmall(4)));
     }
 

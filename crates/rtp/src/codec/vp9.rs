@@ -143,7 +143,11 @@ impl Vp9Descriptor {
     pub fn encode(&self, buf: &mut impl BufMut) {
         buf.put_u8(
             if self.picture_id.is_some() { 0x80 } else { 0 }
-                | if self.inter_picture_predicted { 0x40 } else { 0 }
+                | if self.inter_picture_predicted {
+                    0x40
+                } else {
+                    0
+                }
                 | if self.layer.is_some() { 0x20 } else { 0 }
                 | if self.flexible { 0x10 } else { 0 }
                 | if self.start_of_frame { 0x08 } else { 0 }
@@ -284,7 +288,10 @@ pub fn frame_info(frame: &[u8]) -> Result<FrameInfo, ParseError> {
     }
     r.bits(2)?; // show_frame, error_resilient_mode
     if r.bits(24)? != 0x49_83_42 {
-        return Err(ParseError::new(ParseErrorKind::BadDescriptor, r.position() / 8));
+        return Err(ParseError::new(
+            ParseErrorKind::BadDescriptor,
+            r.position() / 8,
+        ));
     }
     // color_config()
     if profile >= 2 {
@@ -445,7 +452,12 @@ mod tests {
         assert_eq!(d.picture_id, Some(PictureId::Long(0x0102)));
         assert_eq!(
             d.layer,
-            Some(LayerIndices { temporal: 2, switching_up: true, spatial: 1, inter_layer_dependency: true })
+            Some(LayerIndices {
+                temporal: 2,
+                switching_up: true,
+                spatial: 1,
+                inter_layer_dependency: true
+            })
         );
         assert_eq!(d.tl0_pic_idx, Some(9));
         assert!(d.start_of_frame && !d.end_of_frame && d.not_upper_reference);
@@ -460,14 +472,26 @@ mod tests {
             flexible: true,
             start_of_frame: true,
             end_of_frame: true,
-            layer: Some(LayerIndices { temporal: 1, spatial: 2, ..Default::default() }),
+            layer: Some(LayerIndices {
+                temporal: 1,
+                spatial: 2,
+                ..Default::default()
+            }),
             ref_diffs: vec![1, 2, 3],
             scalability: Some(ScalabilityStructure {
                 spatial_layers: 3,
                 resolutions: Some(vec![(320, 180), (640, 360), (1280, 720)]),
                 picture_group: Some(vec![
-                    PictureGroupEntry { temporal: 0, switching_up: false, ref_diffs: vec![4] },
-                    PictureGroupEntry { temporal: 1, switching_up: true, ref_diffs: vec![1] },
+                    PictureGroupEntry {
+                        temporal: 0,
+                        switching_up: false,
+                        ref_diffs: vec![4],
+                    },
+                    PictureGroupEntry {
+                        temporal: 1,
+                        switching_up: true,
+                        ref_diffs: vec![1],
+                    },
                 ]),
             }),
             ..Default::default()
@@ -481,15 +505,28 @@ mod tests {
         assert_eq!(back, d);
         // A fourth reference is malformed.
         let bad = [0xd0, 0x05, 0x03, 0x03, 0x03, 0x02];
-        assert_eq!(Vp9Descriptor::decode(&bad).unwrap_err().kind, ParseErrorKind::BadDescriptor);
+        assert_eq!(
+            Vp9Descriptor::decode(&bad).unwrap_err().kind,
+            ParseErrorKind::BadDescriptor
+        );
         // SS that claims resolutions it does not carry.
-        assert_eq!(Vp9Descriptor::decode(&[0x02, 0x10, 0x01]).unwrap_err().kind, ParseErrorKind::Truncated);
+        assert_eq!(
+            Vp9Descriptor::decode(&[0x02, 0x10, 0x01]).unwrap_err().kind,
+            ParseErrorKind::Truncated
+        );
     }
 
     #[test]
     fn keyframe_header_and_packetizer_round_trip() {
         let kf = keyframe_640x360();
-        assert_eq!(frame_info(&kf).unwrap(), FrameInfo { profile: 0, keyframe: true, size: Some((640, 360)) });
+        assert_eq!(
+            frame_info(&kf).unwrap(),
+            FrameInfo {
+                profile: 0,
+                keyframe: true,
+                size: Some((640, 360))
+            }
+        );
         let mut p = Vp9Packetizer::new(0x7fff);
         let pk = p.packetize(&kf, 700).unwrap();
         assert_eq!(pk.len(), 3);

@@ -98,6 +98,9 @@ mod tests {
         let trail: &[u8] = &[0x02, 0x01, 0xd0, 0x01]; // TRAIL_R, first slice
         let mut s = Vec::new();
         write_annex_b([vps, sps, pps, idr, trail], &mut s);
-        assert_eq!(access_units(NalCodec::H265, &s), vec![vec![vps, sps, pps, idr], vec![trail]]);
+        assert_eq!(
+            access_units(NalCodec::H265, &s),
+            vec![vec![vps, sps, pps, idr], vec![trail]]
+        );
     }
 }

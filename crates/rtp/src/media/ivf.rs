@@ -184,15 +184,30 @@ mod tests {
         assert_eq!(&file[12..16], &[0x40, 1, 0xf0, 0]);
         assert_eq!(&file[32..44], &[3, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0]);
         let (h2, r) = IvfReader::new(&file).unwrap();
-        assert_eq!(h2, IvfHeader { frame_count: 1, ..h });
+        assert_eq!(
+            h2,
+            IvfHeader {
+                frame_count: 1,
+                ..h
+            }
+        );
         assert_eq!(
             r.collect::<Result<Vec<_>, _>>().unwrap(),
-            [IvfFrame { timestamp: 7, data: &[1, 2, 3] }]
+            [IvfFrame {
+                timestamp: 7,
+                data: &[1, 2, 3]
+            }]
         );
         // A frame whose size lies.
         let (_, mut r) = IvfReader::new(&file[..46]).unwrap();
-        assert_eq!(r.next().unwrap().unwrap_err(), ParseError::new(ParseErrorKind::Truncated, 44));
+        assert_eq!(
+            r.next().unwrap().unwrap_err(),
+            ParseError::new(ParseErrorKind::Truncated, 44)
+        );
         assert!(r.next().is_none());
-        assert_eq!(IvfHeader::decode(b"RIFF").unwrap_err().kind, ParseErrorKind::BadFileHeader);
+        assert_eq!(
+            IvfHeader::decode(b"RIFF").unwrap_err().kind,
+            ParseErrorKind::BadFileHeader
+        );
     }
 }

@@ -396,7 +396,13 @@ mod tests {
         assert_eq!(vendor, "weft");
         let packets: Vec<_> = r.collect::<Result<_, _>>().unwrap();
         assert_eq!(packets.len(), 3);
-        assert_eq!(packets[0], OggPacket { data: vec![0xfc, 1, 2], granule: 960 });
+        assert_eq!(
+            packets[0],
+            OggPacket {
+                data: vec![0xfc, 1, 2],
+                granule: 960
+            }
+        );
         assert_eq!(packets[1].data, big);
         assert_eq!(packets[1].granule, 1920);
         assert_eq!(packets[2].data, vec![0xfc; 255]);
@@ -411,13 +417,22 @@ mod tests {
         let n = file.len();
         file[n - 1] ^= 0xff;
         let (_, _, mut r) = OggOpusReader::new(&file).unwrap();
-        assert_eq!(r.next().unwrap().unwrap_err().kind, ParseErrorKind::BadFileHeader);
+        assert_eq!(
+            r.next().unwrap().unwrap_err().kind,
+            ParseErrorKind::BadFileHeader
+        );
         assert!(r.next().is_none());
-        assert_eq!(OggOpusReader::new(&file[..30]).unwrap_err().kind, ParseErrorKind::Truncated);
+        assert_eq!(
+            OggOpusReader::new(&file[..30]).unwrap_err().kind,
+            ParseErrorKind::Truncated
+        );
         let mut h = Vec::new();
         head().encode(&mut h);
         assert_eq!(OpusHead::decode(&h).unwrap(), head());
         h[9] = 0;
-        assert_eq!(OpusHead::decode(&h).unwrap_err().kind, ParseErrorKind::BadFileHeader);
+        assert_eq!(
+            OpusHead::decode(&h).unwrap_err().kind,
+            ParseErrorKind::BadFileHeader
+        );
     }
 }
