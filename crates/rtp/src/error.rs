@@ -1,4 +1,4 @@
-//! Errors of the RTP crate: [`ParseError`] for bad bytes, [`Error`] for API misuse.
+//! Errors of the RTP crate: [`ParseError`] for bad bytes, [`enum@Error`] for API misuse.
 
 use thiserror::Error;
 
