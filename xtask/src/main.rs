@@ -322,6 +322,7 @@ fn bench(rest: &[&str]) -> Result<()> {
             "weft-dtls".into(),
             "weft-srtp".into(),
             "weft-sdp".into(),
+            "weft-rtp".into(),
         ]
     } else {
         rest.iter().map(|s| s.to_string()).collect()

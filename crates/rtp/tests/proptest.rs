@@ -288,7 +288,46 @@ fn through<P: Packetizer, D: Depacketizer>(
     out
 }
 
+/// The obvious byte-by-byte Annex B split, as a model for the fast one.
+fn naive_split(stream: &[u8]) -> Vec<&[u8]> {
+    let mut codes = Vec::new(); // (start of the code incl. leading zeros, first unit byte)
+    let mut i = 0;
+    while i + 2 < stream.len() {
+        if stream[i] == 0 && stream[i + 1] == 0 && stream[i + 2] == 1 {
+            codes.push(i + 3);
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    if codes.is_empty() {
+        return if stream.is_empty() { vec![] } else { vec![stream] };
+    }
+    let mut out = Vec::new();
+    for (k, &s) in codes.iter().enumerate() {
+        let end = match codes.get(k + 1) {
+            Some(&n) => {
+                let mut e = n - 3;
+                while e > s && stream[e - 1] == 0 {
+                    e -= 1;
+                }
+                e
+            }
+            None => stream.len(),
+        };
+        if end > s {
+            out.push(&stream[s..end]);
+        }
+    }
+    out
+}
+
 proptest! {
+    #[test]
+    fn annex_b_split_matches_the_naive_model(data in vec(prop_oneof![Just(0u8), Just(1u8), any::<u8>()], 0..200)) {
+        prop_assert_eq!(weft_rtp::codec::split_annex_b(&data), naive_split(&data));
+    }
+
     #[test]
     fn packets_round_trip(p in packet()) {
         let wire = p.to_bytes();

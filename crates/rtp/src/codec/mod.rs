@@ -93,24 +93,26 @@ impl Sequencer {
 /// belong to the start code. Empty units are skipped.
 pub fn split_annex_b(stream: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
-    let mut i = 0;
     let mut start: Option<usize> = None;
-    while i + 2 < stream.len() {
-        if stream[i] == 0 && stream[i + 1] == 0 && stream[i + 2] == 1 {
-            if let Some(s) = start {
-                let mut end = i;
-                while end > s && stream[end - 1] == 0 {
-                    end -= 1;
-                }
-                if end > s {
-                    out.push(&stream[s..end]);
-                }
-            }
-            i += 3;
-            start = Some(i);
-        } else {
-            i += 1;
+    let mut i = 0;
+    // Find each 0x01 (a fast byte search), then check the two zeros before it.
+    while let Some(off) = stream[i..].iter().position(|&b| b == 1) {
+        let p = i + off;
+        i = p + 1;
+        if p < 2 || stream[p - 1] != 0 || stream[p - 2] != 0 {
+            continue;
         }
+        if let Some(s) = start {
+            // Zeros before the start code belong to it (a four-byte code, trailing zeros).
+            let mut end = p - 2;
+            while end > s && stream[end - 1] == 0 {
+                end -= 1;
+            }
+            if end > s {
+                out.push(&stream[s..end]);
+            }
+        }
+        start = Some(p + 1);
     }
     match start {
         Some(s) if s < stream.len() => out.push(&stream[s..]),
