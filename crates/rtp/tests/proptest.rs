@@ -301,7 +301,11 @@ fn naive_split(stream: &[u8]) -> Vec<&[u8]> {
         }
     }
     if codes.is_empty() {
-        return if stream.is_empty() { vec![] } else { vec![stream] };
+        return if stream.is_empty() {
+            vec![]
+        } else {
+            vec![stream]
+        };
     }
     let mut out = Vec::new();
     for (k, &s) in codes.iter().enumerate() {
