@@ -144,6 +144,8 @@ fn non_interleaved(units: &[&[u8]], max_payload: usize) -> Result<Vec<Bytes>, Er
     if max_payload < 3 {
         return Err(Error::MtuTooSmall(max_payload));
     }
+    // STAP-A sizes are 16 bits: no payload beyond 64 KiB.
+    let max_payload = max_payload.min(usize::from(u16::MAX));
     let mut out = Vec::new();
     let mut pending: Vec<&[u8]> = Vec::new();
     let mut pending_len = 1; // the STAP-A header

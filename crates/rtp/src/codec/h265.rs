@@ -60,6 +60,8 @@ impl Packetizer for H265Packetizer {
         if max_payload < 4 {
             return Err(Error::MtuTooSmall(max_payload));
         }
+        // AP sizes are 16 bits: no payload beyond 64 KiB.
+        let max_payload = max_payload.min(usize::from(u16::MAX));
         let mut out = Vec::new();
         let mut pending: Vec<&[u8]> = Vec::new();
         let mut pending_len = 2;

@@ -73,8 +73,8 @@ pub fn dtmf_event(c: char) -> Option<u8> {
 }
 
 /// The blocks a sender emits for one event (RFC 4733 §2.5.1): an update every `interval`
-/// while the event lasts, then the final block three times (§2.5.1.4). All share the
-/// event's RTP timestamp; the first packet carries the marker bit (§2.5.1.3).
+/// while the event lasts, then the final block three times (§2.5.1.4). The caller sends
+/// them all with the event's RTP timestamp and sets the marker bit on the first (§2.5.1.3).
 ///
 /// `clock_rate` is the telephone-event clock (8000 for most audio). Errors when the event is
 /// too long for the 16-bit duration (§2.5.1.3 long events are not split here) or the interval
@@ -195,7 +195,7 @@ mod tests {
             8000,
         )
         .unwrap();
-        // 400 ticks at 8 kHz in 50 ms (400 ticks)... 800 ticks in steps of 400: one update, 3 ends.
+        // 100 ms at 8 kHz is 800 ticks, in 50 ms (400-tick) steps: one update, then 3 ends.
         assert_eq!(
             p.iter().map(|e| (e.duration, e.end)).collect::<Vec<_>>(),
             [(400, false), (800, true), (800, true), (800, true)]
