@@ -288,13 +288,29 @@ impl OggOpusWriter {
         self.pending = Some((packet.to_vec(), self.granule));
     }
 
-    /// The file; the last packet's page carries the end-of-stream flag.
+    /// The file; the last packet's page carries the end-of-stream flag (a file without audio
+    /// ends with an empty end-of-stream page).
     pub fn finish(mut self) -> Vec<u8> {
         match self.pending.take() {
             Some((p, g)) => self.page(&p, FLAG_EOS, g),
-            None => self.page(&[], FLAG_EOS, self.granule),
+            None => self.empty_eos_page(),
         }
         self.out
+    }
+
+    /// RFC 3533 §6: a page with no segments, here only to carry the end-of-stream flag.
+    fn empty_eos_page(&mut self) {
+        let start = self.out.len();
+        self.out.extend_from_slice(b"OggS\0");
+        self.out.push(FLAG_EOS);
+        self.out.extend_from_slice(&self.granule.to_le_bytes());
+        self.out.extend_from_slice(&self.serial.to_le_bytes());
+        self.out.extend_from_slice(&self.page_seq.to_le_bytes());
+        self.out.extend_from_slice(&[0; 4]);
+        self.out.push(0);
+        let crc = crc_update(0, &self.out[start..]);
+        self.out[start + 22..start + 26].copy_from_slice(&crc.to_le_bytes());
+        self.page_seq += 1;
     }
 
     /// Writes `packet` on as many pages as its lacing needs (255 segments per page).
@@ -407,6 +423,13 @@ mod tests {
         assert_eq!(packets[1].granule, 1920);
         assert_eq!(packets[2].data, vec![0xfc; 255]);
         assert_eq!(packets[2].granule, 2880);
+    }
+
+    #[test]
+    fn a_file_without_audio_has_no_packets() {
+        let file = OggOpusWriter::new(&head(), "weft", 9).finish();
+        let (_, _, r) = OggOpusReader::new(&file).unwrap();
+        assert_eq!(r.count(), 0);
     }
 
     #[test]
