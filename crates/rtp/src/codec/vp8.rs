@@ -158,10 +158,20 @@ pub fn is_keyframe(payload: &[u8]) -> bool {
     }
 }
 
-/// Splits VP8 frames into payloads, optionally numbering frames with a 15-bit picture id.
+/// Splits VP8 frames into payloads, optionally numbering frames with a 15-bit picture id and
+/// marking temporal layers.
 #[derive(Debug, Clone, Default)]
 pub struct Vp8Packetizer {
     picture_id: Option<u16>,
+    temporal: Option<Temporal>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Temporal {
+    tl0_pic_idx: u8,
+    tid: u8,
+    layer_sync: bool,
+    sent_base: bool,
 }
 
 impl Vp8Packetizer {
@@ -174,6 +184,28 @@ impl Vp8Packetizer {
     pub fn with_picture_id(first: u16) -> Self {
         Vp8Packetizer {
             picture_id: Some(first & 0x7fff),
+            temporal: None,
+        }
+    }
+
+    /// Also sends TL0PICIDX and the temporal layer index (RFC 7741 §4.2): TL0PICIDX starts at
+    /// `first_tl0_pic_idx` and counts base-layer (TID 0) frames.
+    pub fn with_temporal_layers(mut self, first_tl0_pic_idx: u8) -> Self {
+        self.temporal = Some(Temporal {
+            tl0_pic_idx: first_tl0_pic_idx,
+            tid: 0,
+            layer_sync: false,
+            sent_base: false,
+        });
+        self
+    }
+
+    /// The temporal layer (0..=3) and layer-sync bit of the next frame. Has no effect without
+    /// [`with_temporal_layers`](Self::with_temporal_layers).
+    pub fn set_layer(&mut self, tid: u8, layer_sync: bool) {
+        if let Some(t) = &mut self.temporal {
+            t.tid = tid & 0x03;
+            t.layer_sync = layer_sync;
         }
     }
 }
@@ -183,9 +215,20 @@ impl Packetizer for Vp8Packetizer {
         if frame.is_empty() {
             return Err(Error::BadFrame("empty vp8 frame"));
         }
+        if let Some(t) = &mut self.temporal
+            && t.tid == 0
+        {
+            // RFC 7741 §4.2: TL0PICIDX increments with each base-layer frame.
+            if t.sent_base {
+                t.tl0_pic_idx = t.tl0_pic_idx.wrapping_add(1);
+            }
+            t.sent_base = true;
+        }
         let mut d = Vp8Descriptor {
             start: true,
             picture_id: self.picture_id.map(PictureId::Long),
+            tl0_pic_idx: self.temporal.map(|t| t.tl0_pic_idx),
+            temporal: self.temporal.map(|t| (t.tid, t.layer_sync)),
             ..Default::default()
         };
         let hlen = d.encoded_len();
@@ -310,6 +353,29 @@ mod tests {
             Some(PictureId::Long(0))
         );
         assert_eq!(p.packetize(&frame, 4), Err(Error::MtuTooSmall(4)));
+    }
+
+    #[test]
+    fn temporal_layers_count_tl0picidx() {
+        let mut p = Vp8Packetizer::with_picture_id(0).with_temporal_layers(255);
+        let mut seen = Vec::new();
+        for tid in [0u8, 2, 1, 2, 0, 2] {
+            p.set_layer(tid, tid == 1);
+            let pk = p.packetize(&[1, 2, 3], 1200).unwrap();
+            let (d, _) = Vp8Descriptor::decode(&pk[0]).unwrap();
+            seen.push((d.tl0_pic_idx.unwrap(), d.temporal.unwrap()));
+        }
+        assert_eq!(
+            seen,
+            [
+                (255, (0, false)),
+                (255, (2, false)),
+                (255, (1, true)),
+                (255, (2, false)),
+                (0, (0, false)),
+                (0, (2, false)),
+            ]
+        );
     }
 
     #[test]
