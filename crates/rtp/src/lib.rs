@@ -88,8 +88,9 @@
 //! extension (with feedback request); RTP header extensions with profiles other than RFC
 //! 8285 are kept as raw bytes and not interpreted; RED (RFC 2198) and FEC (RFC 5109, flexfec)
 //! payloads; VP8 packetization of partitions other than 0 (the packetizer sends the whole
-//! frame as partition 0, which RFC 7741 allows); VP9 spatial-layer packetization (the
-//! packetizer sends single-layer frames; the depacketizer reads every descriptor field);
+//! frame as partition 0, which RFC 7741 allows); choosing VP9 layer structures and
+//! references (the caller describes each layer frame to
+//! [`Vp9Packetizer::packetize_layer`](codec::vp9::Vp9Packetizer::packetize_layer));
 //! multi-stream Ogg files (pages of other streams are skipped).
 //!
 //! # Invariants

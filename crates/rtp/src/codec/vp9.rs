@@ -332,24 +332,26 @@ impl Vp9Packetizer {
     }
 }
 
-impl Packetizer for Vp9Packetizer {
-    fn packetize(&mut self, frame: &[u8], max_payload: usize) -> Result<Vec<Bytes>, Error> {
+impl Vp9Packetizer {
+    /// Packetizes one layer frame with a descriptor the caller prepared: flexible or
+    /// non-flexible mode, layer indices, TL0PICIDX, reference differences and a scalability
+    /// structure (sent on the first packet only) are taken from `descriptor`; the picture id
+    /// and the B and E bits are the packetizer's. For spatial layers, call it once per layer
+    /// frame of a picture with `next_picture` false for all but the last, so they share a
+    /// picture id.
+    pub fn packetize_layer(
+        &mut self,
+        frame: &[u8],
+        max_payload: usize,
+        descriptor: &Vp9Descriptor,
+        next_picture: bool,
+    ) -> Result<Vec<Bytes>, Error> {
         if frame.is_empty() {
             return Err(Error::BadFrame("empty vp9 frame"));
         }
-        let info = frame_info(frame).ok();
-        let keyframe = info.is_some_and(|i| i.keyframe);
-        let mut d = Vp9Descriptor {
-            picture_id: Some(PictureId::Long(self.picture_id)),
-            inter_picture_predicted: !keyframe,
-            start_of_frame: true,
-            scalability: keyframe.then(|| ScalabilityStructure {
-                spatial_layers: 1,
-                resolutions: info.and_then(|i| i.size).map(|s| vec![s]),
-                picture_group: None,
-            }),
-            ..Default::default()
-        };
+        let mut d = descriptor.clone();
+        d.picture_id = Some(PictureId::Long(self.picture_id));
+        d.start_of_frame = true;
         let first_len = d.encoded_len();
         let mut rest_d = d.clone();
         rest_d.start_of_frame = false;
@@ -372,8 +374,27 @@ impl Packetizer for Vp9Packetizer {
             d.start_of_frame = false;
             d.scalability = None;
         }
-        self.picture_id = (self.picture_id + 1) & 0x7fff;
+        if next_picture {
+            self.picture_id = (self.picture_id + 1) & 0x7fff;
+        }
         Ok(out)
+    }
+}
+
+impl Packetizer for Vp9Packetizer {
+    fn packetize(&mut self, frame: &[u8], max_payload: usize) -> Result<Vec<Bytes>, Error> {
+        let info = frame_info(frame).ok();
+        let keyframe = info.is_some_and(|i| i.keyframe);
+        let d = Vp9Descriptor {
+            inter_picture_predicted: !keyframe,
+            scalability: keyframe.then(|| ScalabilityStructure {
+                spatial_layers: 1,
+                resolutions: info.and_then(|i| i.size).map(|s| vec![s]),
+                picture_group: None,
+            }),
+            ..Default::default()
+        };
+        self.packetize_layer(frame, max_payload, &d, true)
     }
 }
 
@@ -513,6 +534,44 @@ mod tests {
         assert_eq!(
             Vp9Descriptor::decode(&[0x02, 0x10, 0x01]).unwrap_err().kind,
             ParseErrorKind::Truncated
+        );
+    }
+
+    #[test]
+    fn flexible_mode_spatial_layers_share_a_picture_id() {
+        let mut p = Vp9Packetizer::new(7);
+        let layer = |spatial, refs: Vec<u8>| Vp9Descriptor {
+            flexible: true,
+            inter_picture_predicted: !refs.is_empty(),
+            layer: Some(LayerIndices {
+                temporal: 0,
+                switching_up: false,
+                spatial,
+                inter_layer_dependency: spatial > 0,
+            }),
+            ref_diffs: refs,
+            ..Default::default()
+        };
+        let s0 = p
+            .packetize_layer(&[1; 900], 500, &layer(0, vec![1]), false)
+            .unwrap();
+        let s1 = p
+            .packetize_layer(&[2; 900], 500, &layer(1, vec![1, 2]), true)
+            .unwrap();
+        let (d0, _) = Vp9Descriptor::decode(&s0[0]).unwrap();
+        let (d1, _) = Vp9Descriptor::decode(&s1[1]).unwrap();
+        assert_eq!(d0.picture_id, Some(PictureId::Long(7)));
+        assert_eq!(d1.picture_id, Some(PictureId::Long(7)));
+        assert_eq!(d1.ref_diffs, [1, 2]);
+        assert_eq!(d1.layer.unwrap().spatial, 1);
+        assert!(d1.end_of_frame && !d1.start_of_frame && d1.flexible);
+        // Each layer frame is a frame for the depacketizer: B on the first, E on the last.
+        let dp = Vp9Depacketizer::new();
+        assert!(dp.is_frame_start(&s1[0]) && dp.is_frame_end(&s0[1], false));
+        let next = p.packetize(&[0x86, 0, 0x40], 500).unwrap();
+        assert_eq!(
+            Vp9Descriptor::decode(&next[0]).unwrap().0.picture_id,
+            Some(PictureId::Long(8))
         );
     }
 
