@@ -67,7 +67,8 @@ pub struct Stats {
     pub dropped_frames: u64,
     /// Sequence numbers given up as lost.
     pub lost_packets: u64,
-    /// Packets that arrived after their place was already passed, or twice.
+    /// Packets that arrived after their place was already passed, twice, or after their
+    /// frame was given up.
     pub late_packets: u64,
     /// Packets the depacketizer rejected.
     pub depacketize_errors: u64,
@@ -92,6 +93,7 @@ pub struct SampleBuilder<D> {
     ready: VecDeque<Frame>,
     loss_pending: bool,
     popped: bool,
+    abandoned: Option<Timestamp>,
     stats: Stats,
 }
 
@@ -119,6 +121,7 @@ impl<D: Depacketizer> SampleBuilder<D> {
             ready: VecDeque::new(),
             loss_pending: false,
             popped: false,
+            abandoned: None,
             stats: Stats::default(),
         }
     }
@@ -273,6 +276,12 @@ impl<D: Depacketizer> SampleBuilder<D> {
         };
         let ts = first.timestamp;
         let starts = self.depacketizer.is_frame_start(&first.payload);
+        if !starts && self.abandoned == Some(ts) {
+            // A late packet of a frame already given up (dropped or returned partial).
+            self.pop_front();
+            self.stats.late_packets += 1;
+            return Step::Progress;
+        }
         if !self.popped && !self.gap_expired(0, Some(ts), force) {
             // Nothing has left the buffer yet, so packets sent before the first one to arrive
             // may still come: wait for them as for a gap before the head.
@@ -336,6 +345,7 @@ impl<D: Depacketizer> SampleBuilder<D> {
             }
         }
         self.depacketizer.reset();
+        self.abandoned = Some(ts);
         let emit = matches!(self.policy, LossPolicy::EmitPartial { .. });
         if emit && let (Some(first_sequence), Some(last_sequence)) = (first_seq, last_seq) {
             let mut data = Vec::new();
