@@ -397,6 +397,7 @@ fn bench(rest: &[&str]) -> Result<()> {
             "weft-sctp".into(),
             "weft-rtcp".into(),
             "weft-ice".into(),
+            "weft-rtp".into(),
         ]
     } else {
         rest.iter().map(|s| s.to_string()).collect()
