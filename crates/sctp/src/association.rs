@@ -112,7 +112,6 @@ pub struct Association {
     features: Features,
     outbound_streams: u16,
     inbound_streams: u16,
-    peer_a_rwnd_initial: u32,
     connected_reported: bool,
     // handshake
     init_chunk: Option<Chunk>,
@@ -190,7 +189,6 @@ impl Association {
             features: Features::default(),
             outbound_streams: 0,
             inbound_streams: 0,
-            peer_a_rwnd_initial: 0,
             connected_reported: false,
             init_chunk: None,
             cookie_echo: None,
@@ -952,7 +950,6 @@ impl Association {
         self.features = features;
         self.outbound_streams = self.config.outbound_streams.min(peer_in);
         self.inbound_streams = self.config.inbound_streams.min(peer_out);
-        self.peer_a_rwnd_initial = a_rwnd;
         self.peer_rwnd = a_rwnd as usize;
         self.recv = Some(Receiver::new(
             peer_tsn,
@@ -1231,10 +1228,7 @@ impl Association {
                 SentState::GapAcked | SentState::Abandoned => {}
             }
             if self.rtt_probe == Some(tsn) {
-                self.rtt_probe = None;
-                if s.transmits == 1 {
-                    self.update_rtt(self.now.saturating_duration_since(s.sent_at));
-                }
+                self.rtt_sample(s.transmits, s.sent_at);
             }
         }
         if self.adv_peer_ack < self.cum_ack {
@@ -1272,12 +1266,9 @@ impl Association {
                     }
                     SentState::GapAcked | SentState::Abandoned => {}
                 }
-                if self.rtt_probe == Some(t) {
-                    self.rtt_probe = None;
-                    if s.transmits == 1 {
-                        let rtt = self.now.saturating_duration_since(s.sent_at);
-                        self.update_rtt(rtt);
-                    }
+                let probe = (self.rtt_probe == Some(t)).then_some((s.transmits, s.sent_at));
+                if let Some((transmits, sent_at)) = probe {
+                    self.rtt_sample(transmits, sent_at);
                 }
                 t += 1;
             }
@@ -1351,6 +1342,14 @@ impl Association {
             self.forward_tsn_needed = true;
         }
         self.progress_shutdown();
+    }
+
+    /// The RTT probe chunk was acknowledged: a sample, unless it was retransmitted (Karn).
+    fn rtt_sample(&mut self, transmits: u16, sent_at: Instant) {
+        self.rtt_probe = None;
+        if transmits == 1 {
+            self.update_rtt(self.now.saturating_duration_since(sent_at));
+        }
     }
 
     fn update_rtt(&mut self, r: Duration) {
@@ -2201,20 +2200,18 @@ impl Association {
 
     /// Performs a pending incoming reset once every TSN up to its last one has arrived.
     fn check_incoming_reset(&mut self) {
-        let Some(req) = self.incoming_req.as_mut() else {
-            return;
+        let due = match (&self.incoming_req, &self.recv) {
+            (Some(req), Some(r)) => !req.performed && r.has_received_through(req.last_tsn),
+            _ => false,
         };
-        if req.performed {
-            return;
-        }
-        let Some(r) = self.recv.as_mut() else { return };
-        if !r.has_received_through(req.last_tsn) {
+        if !due {
             return;
         }
         // Messages completed before the reset go out first.
-        while let Some((msg, charge)) = r.pop_complete() {
-            self.events.push_back((Event::Message(msg), charge));
-        }
+        self.drain_ready();
+        let (Some(req), Some(r)) = (self.incoming_req.as_mut(), self.recv.as_mut()) else {
+            return;
+        };
         r.reset_streams(&req.streams);
         req.performed = true;
         let streams = req.streams.clone();
