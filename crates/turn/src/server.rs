@@ -846,6 +846,22 @@ impl Server {
         !denied_by_default(ip)
     }
 
+    /// §9.1 / §12.1: every peer must be of the relay's family (443) and allowed (403).
+    fn check_peers(
+        &mut self,
+        relay: SocketAddr,
+        peers: &[SocketAddr],
+    ) -> Result<(), ErrorCode<'static>> {
+        if peers.iter().any(|p| p.is_ipv4() != relay.is_ipv4()) {
+            return Err(ErrorCode::new(443, "Peer Address Family Mismatch"));
+        }
+        if !peers.iter().all(|p| self.peer_allowed(*p, relay)) {
+            self.stats.denied_peers += 1;
+            return Err(ErrorCode::new(403, "Forbidden"));
+        }
+        Ok(())
+    }
+
     fn create_permission(
         &mut self,
         k: (SocketAddr, SocketAddr, Transport),
@@ -877,18 +893,8 @@ impl Server {
         if peers.is_empty() {
             return self.reply_error(k, msg, key, sha256, ErrorCode::BAD_REQUEST);
         }
-        if peers.iter().any(|p| p.is_ipv4() != relay.is_ipv4()) {
-            return self.reply_error(
-                k,
-                msg,
-                key,
-                sha256,
-                ErrorCode::new(443, "Peer Address Family Mismatch"),
-            );
-        }
-        if !peers.iter().all(|p| self.peer_allowed(*p, relay)) {
-            self.stats.denied_peers += 1;
-            return self.reply_error(k, msg, key, sha256, ErrorCode::new(403, "Forbidden"));
+        if let Err(code) = self.check_peers(relay, &peers) {
+            return self.reply_error(k, msg, key, sha256, code);
         }
         let until = self.now + self.config.permission_lifetime;
         if let Some(a) = self.allocations.get_mut(&k) {
@@ -934,15 +940,6 @@ impl Server {
             debug!("turn server: channel number {n:#x} out of range");
             return self.reply_error(k, msg, key, sha256, ErrorCode::BAD_REQUEST);
         }
-        if peer.is_ipv4() != relay.is_ipv4() {
-            return self.reply_error(
-                k,
-                msg,
-                key,
-                sha256,
-                ErrorCode::new(443, "Peer Address Family Mismatch"),
-            );
-        }
         // §12.2: the number must not be bound to another peer, nor the peer to another number.
         if a.channels.get(&n).is_some_and(|(p, _)| *p != peer)
             || a.by_peer.get(&peer).is_some_and(|m| *m != n)
@@ -950,9 +947,8 @@ impl Server {
             debug!("turn server: channel {n:#x} or peer {peer} already bound otherwise");
             return self.reply_error(k, msg, key, sha256, ErrorCode::BAD_REQUEST);
         }
-        if !self.peer_allowed(peer, relay) {
-            self.stats.denied_peers += 1;
-            return self.reply_error(k, msg, key, sha256, ErrorCode::new(403, "Forbidden"));
+        if let Err(code) = self.check_peers(relay, &[peer]) {
+            return self.reply_error(k, msg, key, sha256, code);
         }
         let (cl, pl) = (
             self.now + self.config.channel_lifetime,
