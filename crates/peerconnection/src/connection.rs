@@ -9,7 +9,10 @@ use bytes::Bytes;
 use log::{debug, info};
 use weft_datachannel::{ChannelId, ChannelInit, Endpoint, Role as DcRole};
 use weft_dtls::{Certificate, Connection, HashAlgorithm, Role as DtlsRoleD};
-use weft_ice::{Agent, Candidate, Credentials, Role as IceRole, State as IceState};
+use weft_ice::{
+    Agent, Candidate, CandidateKind, Credentials, GatheringState, Role as IceRole,
+    State as IceState, TurnServer,
+};
 use weft_proto::{Received, Transmit};
 
 use crate::jsep::{DtlsRole, Jsep, LocalParameters, SdpType, SignalingState};
@@ -40,6 +43,19 @@ pub struct Config {
     pub sctp: weft_sctp::Config,
     /// Seed for ICE credentials, tie-breaker and SCTP; OS entropy when `None`.
     pub rng_seed: Option<[u8; 32]>,
+    /// W3C `iceTransportPolicy`: with [`IceTransportPolicy::Relay`] only relayed local
+    /// candidates are paired and signalled.
+    pub ice_transport_policy: IceTransportPolicy,
+}
+
+/// W3C `RTCIceTransportPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum IceTransportPolicy {
+    /// Every candidate type.
+    #[default]
+    All,
+    /// Relayed local candidates only (the peer's may be of any type).
+    Relay,
 }
 
 impl Config {
@@ -52,6 +68,7 @@ impl Config {
                 ..Default::default()
             },
             rng_seed: None,
+            ice_transport_policy: IceTransportPolicy::All,
         }
     }
 }
@@ -66,6 +83,18 @@ pub struct ChannelHandle(pub u32);
 pub enum Event {
     /// A local candidate to trickle to the peer (`a=candidate` value).
     IceCandidate(String),
+    /// `icegatheringstatechange`: [`GatheringState::Complete`] is also W3C's final
+    /// `icecandidate` event without a candidate (signal end-of-candidates).
+    IceGatheringState(GatheringState),
+    /// `icecandidateerror`: a STUN or TURN server gave no candidate.
+    IceCandidateError {
+        /// The server's URL.
+        url: String,
+        /// The STUN error code; 701 when the server could not be reached.
+        code: u16,
+        /// The reason.
+        text: String,
+    },
     /// `iceconnectionstatechange`.
     IceConnectionState(IceState),
     /// `connectionstatechange`.
@@ -114,6 +143,15 @@ pub struct PeerConnection {
     ice_config: weft_ice::Config,
     /// Local candidates as the driver gave them, to rebuild the agent with.
     gathered: Vec<Candidate>,
+    /// STUN and TURN servers, handed to the agent when gathering starts.
+    servers: Vec<Server>,
+    policy: IceTransportPolicy,
+    /// The first `setLocalDescription` started gathering (W3C: `new` until then).
+    gathering_started: bool,
+    /// The driver added every host candidate it has.
+    host_done: bool,
+    gathering: GatheringState,
+    peer_fingerprint: Option<String>,
     role_fixed: bool,
     wall: SystemTime,
     start: Instant,
@@ -143,6 +181,21 @@ pub struct PeerConnection {
     pair_changes: u32,
     dtls_cipher: Option<String>,
     now: Instant,
+}
+
+/// The colon-separated hex of a fingerprint, without the algorithm name.
+fn hex_of(fp: &weft_dtls::Fingerprint) -> String {
+    let s = fp.to_string();
+    match s.split_once(' ') {
+        Some((_, hex)) => hex.to_owned(),
+        None => s,
+    }
+}
+
+/// A STUN or TURN server waiting for gathering to start.
+#[derive(Debug)]
+enum Server {
+    Turn(TurnServer),
 }
 
 /// Most early DTLS records kept.
@@ -185,6 +238,12 @@ impl PeerConnection {
             ice: Some(Agent::new(ice_config.clone())?),
             ice_config,
             gathered: Vec::new(),
+            servers: Vec::new(),
+            policy: config.ice_transport_policy,
+            gathering_started: false,
+            host_done: false,
+            gathering: GatheringState::New,
+            peer_fingerprint: None,
             role_fixed: false,
             wall,
             start: now,
@@ -213,11 +272,16 @@ impl PeerConnection {
         })
     }
 
-    /// Adds a local candidate the driver gathered (a host address it bound, a reflexive
-    /// address it learnt); it goes into later descriptions and out as [`Event::IceCandidate`].
+    /// Adds a local candidate the driver gathered (a host address it bound); it goes into
+    /// later descriptions and out as [`Event::IceCandidate`]. With
+    /// [`IceTransportPolicy::Relay`] only relayed candidates are used; others are kept as
+    /// bases for the servers.
     pub fn add_local_candidate(&mut self, now: Instant, c: Candidate) -> Result<(), Error> {
         self.now = now;
         self.gathered.push(c.clone());
+        if !self.admits(&c) {
+            return Ok(());
+        }
         let ice = self.ice.as_mut().ok_or(Error::Closed)?;
         let c = ice.add_local_candidate(now, c)?;
         self.jsep.local_parameters_mut().candidates.push(c.to_sdp());
@@ -225,14 +289,68 @@ impl PeerConnection {
         Ok(())
     }
 
-    /// Gathering is over.
+    fn admits(&self, c: &Candidate) -> bool {
+        self.policy == IceTransportPolicy::All || c.kind == CandidateKind::Relayed
+    }
+
+    /// Adds a TURN server (its URI already resolved by the driver): the agent allocates a
+    /// relayed candidate on it from `server.local` once gathering starts (at the first
+    /// `setLocalDescription`, as in browsers), or now if it already has.
+    pub fn add_turn_server(&mut self, now: Instant, server: TurnServer) -> Result<(), Error> {
+        self.now = now;
+        if self.gathering_started {
+            let ice = self.ice.as_mut().ok_or(Error::Closed)?;
+            ice.add_turn_server(now, server)?;
+        } else {
+            self.servers.push(Server::Turn(server));
+        }
+        Ok(())
+    }
+
+    /// The driver has added every host candidate. Gathering is `complete` once the
+    /// agent's server requests have finished too.
     pub fn end_of_local_candidates(&mut self, now: Instant) -> Result<(), Error> {
         self.now = now;
-        if let Some(ice) = self.ice.as_mut() {
+        self.host_done = true;
+        if self.gathering_started
+            && let Some(ice) = self.ice.as_mut()
+        {
             ice.end_of_local_candidates(now)?;
         }
-        self.jsep.local_parameters_mut().gathering_complete = true;
         Ok(())
+    }
+
+    /// W3C `iceGatheringState`.
+    pub fn gathering_state(&self) -> GatheringState {
+        self.gathering
+    }
+
+    /// Starts the servers' requests (the first `setLocalDescription`).
+    fn start_gathering(&mut self, now: Instant) -> Result<(), Error> {
+        if self.gathering_started {
+            return Ok(());
+        }
+        self.gathering_started = true;
+        self.set_gathering(GatheringState::Gathering);
+        let ice = self.ice.as_mut().ok_or(Error::Closed)?;
+        for s in std::mem::take(&mut self.servers) {
+            match s {
+                Server::Turn(t) => ice.add_turn_server(now, t)?,
+            }
+        }
+        if self.host_done {
+            ice.end_of_local_candidates(now)?;
+        }
+        Ok(())
+    }
+
+    fn set_gathering(&mut self, g: GatheringState) {
+        if g == self.gathering {
+            return;
+        }
+        self.gathering = g;
+        self.jsep.local_parameters_mut().gathering_complete = g == GatheringState::Complete;
+        self.events.push_back(Event::IceGatheringState(g));
     }
 
     /// A candidate the peer trickled (`addIceCandidate`).
@@ -390,9 +508,45 @@ impl PeerConnection {
                 selected_candidate_pair_changes: self.pair_changes,
             },
             candidate_pairs: pairs.iter().map(CandidatePairStats::from).collect(),
+            candidates: self
+                .ice
+                .iter()
+                .flat_map(|i| {
+                    i.local_candidates()
+                        .map(|c| CandidateStats::of(c, false))
+                        .chain(i.remote_candidates().map(|c| CandidateStats::of(c, true)))
+                })
+                .collect(),
+            certificates: self.certificate_stats(),
             data_channels,
             sctp: self.dc.as_ref().map(|d| d.sctp().stats()),
         }
+    }
+
+    fn certificate_stats(&self) -> Vec<crate::stats::CertificateStats> {
+        use crate::stats::CertificateStats;
+        let mut out = Vec::new();
+        if let Ok(fp) = self.certificate.fingerprint(HashAlgorithm::Sha256) {
+            let b64 = self.certificate.certificate_pem().ok().map(|pem| {
+                String::from_utf8_lossy(&pem)
+                    .lines()
+                    .filter(|l| !l.starts_with("-----"))
+                    .collect::<String>()
+            });
+            out.push(CertificateStats {
+                fingerprint: hex_of(&fp),
+                fingerprint_algorithm: "sha-256",
+                base64_certificate: b64,
+            });
+        }
+        if let Some(fp) = &self.peer_fingerprint {
+            out.push(CertificateStats {
+                fingerprint: fp.clone(),
+                fingerprint_algorithm: "sha-256",
+                base64_certificate: None,
+            });
+        }
+        out
     }
 
     /// The data channel endpoint, once the transport exists.
@@ -473,6 +627,9 @@ impl PeerConnection {
         self.jsep.set_local_description(kind, sdp)?;
         if kind == SdpType::Offer {
             self.ensure_ice(now, IceRole::Controlling)?;
+        }
+        if kind != SdpType::Rollback {
+            self.start_gathering(now)?;
         }
         self.after_signaling(now, before)
     }
@@ -559,11 +716,8 @@ impl PeerConnection {
         }
         self.ice_config.role = role;
         let mut ice = Agent::new(self.ice_config.clone())?;
-        for c in &self.gathered {
+        for c in self.gathered.iter().filter(|c| self.admits(c)) {
             ice.add_local_candidate(now, c.clone())?;
-        }
-        if self.jsep.local_parameters_mut().gathering_complete {
-            ice.end_of_local_candidates(now)?;
         }
         self.ice = Some(ice);
         Ok(())
@@ -712,6 +866,15 @@ impl PeerConnection {
                         self.update_state();
                     }
                     weft_ice::Event::SelectedPairChanged { .. } => self.pair_changes += 1,
+                    weft_ice::Event::GatheringStateChanged(g) => {
+                        if self.gathering_started {
+                            self.set_gathering(g);
+                        }
+                    }
+                    weft_ice::Event::CandidateError { url, code, text } => {
+                        self.events
+                            .push_back(Event::IceCandidateError { url, code, text });
+                    }
                     weft_ice::Event::LocalCandidate(c) => {
                         self.jsep.local_parameters_mut().candidates.push(c.to_sdp());
                         self.events.push_back(Event::IceCandidate(c.to_string()));
@@ -735,8 +898,12 @@ impl PeerConnection {
                                 dc.handle_input(now, b);
                             }
                         }
-                        weft_dtls::Event::Connected { cipher, .. } => {
+                        weft_dtls::Event::Connected {
+                            cipher,
+                            peer_fingerprint,
+                        } => {
                             self.dtls_cipher = Some(cipher);
+                            self.peer_fingerprint = Some(hex_of(&peer_fingerprint));
                             if let Some(dc) = self.dc.as_mut() {
                                 let _ = dc.connect(now);
                             }

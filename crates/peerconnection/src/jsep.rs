@@ -220,6 +220,54 @@ impl Jsep {
             .map(|a| (a.kind, a.text.as_str()))
     }
 
+    /// The current or pending local description with the candidates gathered since it was
+    /// applied and, once gathering is complete, `a=end-of-candidates` (W3C
+    /// `localDescription`). Sections whose ICE ufrag is no longer ours are left as they are.
+    pub fn local_description_with_candidates(&self) -> Option<(SdpType, String)> {
+        let a = self
+            .pending_local
+            .as_ref()
+            .or(self.current_local.as_ref())?;
+        let mut sdp = a.sdp.clone();
+        let mut changed = false;
+        for m in sdp.media.iter_mut().filter(|m| !m.is_rejected()) {
+            if m.ice_ufrag() != Some(self.local.ice_ufrag.as_str()) {
+                continue;
+            }
+            for c in &self.local.candidates {
+                if !m.candidates().any(|x| x == c) {
+                    m.attributes.push(Attribute::Candidate(Box::new(c.clone())));
+                    changed = true;
+                }
+            }
+            if self.local.gathering_complete && !m.is_end_of_candidates() {
+                m.attributes.push(Attribute::EndOfCandidates);
+                changed = true;
+            }
+        }
+        let text = if changed {
+            sdp.to_string()
+        } else {
+            a.text.clone()
+        };
+        Some((a.kind, text))
+    }
+
+    /// W3C `canTrickleIceCandidates`: `None` before a remote description, then whether it
+    /// carries `a=ice-options:trickle` (at session or section level).
+    pub fn remote_can_trickle(&self) -> Option<bool> {
+        let a = self
+            .pending_remote
+            .as_ref()
+            .or(self.current_remote.as_ref())?;
+        let trickle = |attrs: &[Attribute]| {
+            attrs
+                .iter()
+                .any(|x| matches!(x, Attribute::IceOptions(o) if o.iter().any(|t| t == "trickle")))
+        };
+        Some(trickle(&a.sdp.attributes) || a.sdp.media.iter().any(|m| trickle(&m.attributes)))
+    }
+
     /// The current or pending remote description.
     pub fn remote_description(&self) -> Option<(SdpType, &str)> {
         self.pending_remote

@@ -51,4 +51,7 @@ mod connection;
 pub mod jsep;
 pub mod stats;
 
-pub use connection::{ChannelHandle, Config, ConnectionState, Error, Event, PeerConnection};
+pub use connection::{
+    ChannelHandle, Config, ConnectionState, Error, Event, IceTransportPolicy, PeerConnection,
+};
+pub use weft_ice::GatheringState;

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use weft_datachannel::ChannelState;
-use weft_ice::PairStats;
+use weft_ice::{Candidate, CandidateKind, PairStats};
 
 /// `RTCPeerConnectionStats`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,9 +39,13 @@ pub struct TransportStats {
 /// `RTCIceCandidatePairStats`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CandidatePairStats {
-    /// `localCandidateId` (the candidate line here).
-    pub local_candidate: String,
+    /// `localCandidateId`: the `id` of a [`CandidateStats`].
+    pub local_candidate_id: String,
     /// `remoteCandidateId`.
+    pub remote_candidate_id: String,
+    /// The local candidate's `candidate:` line.
+    pub local_candidate: String,
+    /// The remote candidate's `candidate:` line.
     pub remote_candidate: String,
     /// `state`.
     pub state: String,
@@ -72,6 +76,8 @@ pub struct CandidatePairStats {
 impl From<&PairStats> for CandidatePairStats {
     fn from(p: &PairStats) -> Self {
         CandidatePairStats {
+            local_candidate_id: candidate_id(&p.local, false),
+            remote_candidate_id: candidate_id(&p.remote, true),
             local_candidate: p.local.to_string(),
             remote_candidate: p.remote.to_string(),
             state: format!("{:?}", p.state).to_lowercase(),
@@ -111,6 +117,39 @@ pub struct DataChannelStats {
     pub bytes_received: u64,
 }
 
+/// `RTCIceCandidateStats` (`local-candidate` and `remote-candidate` reports).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateStats {
+    /// `id`: the report's id, which [`CandidatePairStats`] reports name.
+    pub id: String,
+    /// A remote candidate (`remote-candidate`) or a local one.
+    pub is_remote: bool,
+    /// `address`.
+    pub address: String,
+    /// `port`.
+    pub port: u16,
+    /// `protocol`: `udp` or `tcp`.
+    pub protocol: &'static str,
+    /// `candidateType`: `host`, `srflx`, `prflx` or `relay`.
+    pub candidate_type: &'static str,
+    /// `priority`.
+    pub priority: u32,
+    /// `foundation`.
+    pub foundation: String,
+}
+
+/// `RTCCertificateStats`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateStats {
+    /// `fingerprint`: colon-separated upper-case hex.
+    pub fingerprint: String,
+    /// `fingerprintAlgorithm`: `sha-256`.
+    pub fingerprint_algorithm: &'static str,
+    /// `base64Certificate`: the DER certificate in base64 (known for the local one only;
+    /// the peer's is checked against its fingerprint and not kept).
+    pub base64_certificate: Option<String>,
+}
+
 /// What `getStats` returns today: one report of each kind weft fills.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatsReport {
@@ -120,8 +159,48 @@ pub struct StatsReport {
     pub transport: TransportStats,
     /// The `candidate-pair` reports.
     pub candidate_pairs: Vec<CandidatePairStats>,
+    /// The `local-candidate` and `remote-candidate` reports.
+    pub candidates: Vec<CandidateStats>,
+    /// The `certificate` reports: ours, then the peer's once DTLS verified it.
+    pub certificates: Vec<CertificateStats>,
     /// The `data-channel` reports.
     pub data_channels: Vec<DataChannelStats>,
     /// SCTP's own counters (not a W3C report; `RTCSctpTransport` has few numbers).
     pub sctp: Option<weft_sctp::Stats>,
+}
+
+/// The stats id of a candidate: side, transport and address, so a pair's ids find it.
+pub fn candidate_id(c: &Candidate, remote: bool) -> String {
+    let side = if remote { "R" } else { "L" };
+    let proto = if c.transport == weft_proto::Transport::Udp {
+        "udp"
+    } else {
+        "tcp"
+    };
+    format!("I{side}-{proto}-{}", c.address)
+}
+
+impl CandidateStats {
+    /// The report of a candidate.
+    pub fn of(c: &Candidate, remote: bool) -> Self {
+        CandidateStats {
+            id: candidate_id(c, remote),
+            is_remote: remote,
+            address: c.address.ip().to_string(),
+            port: c.address.port(),
+            protocol: if c.transport == weft_proto::Transport::Udp {
+                "udp"
+            } else {
+                "tcp"
+            },
+            candidate_type: match c.kind {
+                CandidateKind::Host => "host",
+                CandidateKind::ServerReflexive => "srflx",
+                CandidateKind::PeerReflexive => "prflx",
+                CandidateKind::Relayed => "relay",
+            },
+            priority: c.priority,
+            foundation: c.foundation.clone(),
+        }
+    }
 }

@@ -286,3 +286,182 @@ fn restart_ice_renegotiates_and_the_channel_keeps_working() {
         "a pair of the new generation was selected ({pairs} changes)"
     );
 }
+
+/// weft-turn's server core as a TURN node relaying from its own IP.
+struct TurnNode {
+    ip: IpAddr,
+    server: weft_turn::Server,
+    next_port: u16,
+}
+
+impl TurnNode {
+    fn pump(&mut self, now: Instant) {
+        while let Some(ev) = self.server.poll_event() {
+            if let weft_turn::server::Event::BindRelay { token, .. } = ev {
+                let relay = SocketAddr::new(self.ip, self.next_port);
+                self.next_port += 1;
+                self.server.relay_bound(now, token, Ok(relay));
+            }
+        }
+    }
+}
+
+impl Node for TurnNode {
+    fn handle_input(&mut self, now: Instant, input: Received) {
+        self.server.handle_input(now, input);
+        self.pump(now);
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.server.handle_timeout(now);
+        self.pump(now);
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.server.poll_transmit()
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.server.poll_timeout()
+    }
+}
+
+#[test]
+fn relay_policy_gathers_through_turn_and_reports_gathering_candidates_and_certificates() {
+    use weft_peerconnection::{GatheringState, IceTransportPolicy};
+    let mut sim = Simulator::with_seed(5);
+    sim.set_default_link(LinkConfig::default().with_latency(Duration::from_millis(5)));
+    let turn_ip: IpAddr = "203.0.113.2".parse().unwrap();
+    let mut config = weft_turn::ServerConfig {
+        rng_seed: Some([3; 32]),
+        allow_peers: vec!["0.0.0.0/0".parse().unwrap()],
+        ..Default::default()
+    };
+    config.users.insert("user".into(), "pass".into());
+    let now = sim.now();
+    sim.add_node(
+        turn_ip,
+        TurnNode {
+            ip: turn_ip,
+            server: weft_turn::Server::new(config, now, SystemTime::UNIX_EPOCH),
+            next_port: 50000,
+        },
+    );
+    let mk = |sim: &mut Simulator, ip: &str, seed: u8| {
+        let cert = Certificate::generate(
+            KeyType::EcdsaP256,
+            SystemTime::now(),
+            Duration::from_secs(86400),
+        )
+        .unwrap();
+        let mut cfg = Config::new(cert);
+        cfg.rng_seed = Some([seed; 32]);
+        cfg.ice_transport_policy = IceTransportPolicy::Relay;
+        let now = sim.now();
+        let mut pc = PeerConnection::new(cfg, now, SystemTime::now()).unwrap();
+        let host = SocketAddr::new(ip.parse().unwrap(), 5000);
+        pc.add_local_candidate(now, Candidate::host(host)).unwrap();
+        pc.add_turn_server(
+            now,
+            weft_ice::TurnServer {
+                url: "turn:203.0.113.2:3478".into(),
+                server: SocketAddr::new(turn_ip, 3478),
+                local: host,
+                username: "user".into(),
+                password: "pass".into(),
+            },
+        )
+        .unwrap();
+        pc.end_of_local_candidates(now).unwrap();
+        assert_eq!(pc.gathering_state(), GatheringState::New);
+        sim.add_node(host.ip(), Pc { pc, events: vec![] })
+    };
+    let a = mk(&mut sim, "10.0.0.1", 7);
+    let b = mk(&mut sim, "10.0.0.2", 8);
+    sim.with_node::<Pc, _>(a, |p, now| {
+        p.pc.create_data_channel(now, ChannelInit::new("chat"))
+            .unwrap();
+        let o = p.pc.create_offer().unwrap();
+        assert!(
+            !o.contains("typ host"),
+            "relay policy: no host candidate in {o}"
+        );
+        p.pc.set_local_description(now, SdpType::Offer, &o).unwrap();
+        assert_eq!(p.pc.gathering_state(), GatheringState::Gathering);
+    });
+    sim.run_until(
+        |s| pc(s, a).pc.gathering_state() == GatheringState::Complete,
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    // Non-trickle signalling: the local description now carries what was gathered.
+    let offer = pc(&sim, a)
+        .pc
+        .jsep()
+        .local_description_with_candidates()
+        .unwrap()
+        .1;
+    assert!(offer.contains("typ relay") && offer.contains("a=end-of-candidates"));
+    assert!(!offer.contains("typ host"));
+    let gathered: Vec<_> = pc(&sim, a)
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            Event::IceGatheringState(g) => Some(*g),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        gathered,
+        [GatheringState::Gathering, GatheringState::Complete]
+    );
+    sim.with_node::<Pc, _>(b, |p, now| {
+        p.pc.set_remote_description(now, SdpType::Offer, &offer)
+            .unwrap();
+        let ans = p.pc.create_answer().unwrap();
+        p.pc.set_local_description(now, SdpType::Answer, &ans)
+            .unwrap();
+    });
+    sim.run_until(
+        |s| pc(s, b).pc.gathering_state() == GatheringState::Complete,
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let answer = pc(&sim, b)
+        .pc
+        .jsep()
+        .local_description_with_candidates()
+        .unwrap()
+        .1;
+    assert!(answer.contains("typ relay"));
+    sim.with_node::<Pc, _>(a, |p, now| {
+        p.pc.set_remote_description(now, SdpType::Answer, &answer)
+            .unwrap()
+    });
+    sim.run_until(
+        |s| {
+            pc(s, a).pc.connection_state() == ConnectionState::Connected
+                && pc(s, b).pc.connection_state() == ConnectionState::Connected
+        },
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let st = pc(&sim, a).pc.stats();
+    let selected = st.candidate_pairs.iter().find(|p| p.selected).unwrap();
+    let local = st
+        .candidates
+        .iter()
+        .find(|c| c.id == selected.local_candidate_id)
+        .unwrap();
+    assert_eq!((local.candidate_type, local.is_remote), ("relay", false));
+    let remote = st
+        .candidates
+        .iter()
+        .find(|c| c.id == selected.remote_candidate_id)
+        .unwrap();
+    assert_eq!((remote.candidate_type, remote.is_remote), ("relay", true));
+    assert_eq!(st.certificates.len(), 2, "ours and the peer's");
+    assert!(st.certificates[0].base64_certificate.is_some());
+    let bst = pc(&sim, b).pc.stats();
+    assert_eq!(
+        st.certificates[1].fingerprint, bst.certificates[0].fingerprint,
+        "alice's view of bob's certificate is bob's own"
+    );
+}
