@@ -866,10 +866,8 @@ impl PeerConnection {
                         self.update_state();
                     }
                     weft_ice::Event::SelectedPairChanged { .. } => self.pair_changes += 1,
-                    weft_ice::Event::GatheringStateChanged(g) => {
-                        if self.gathering_started {
-                            self.set_gathering(g);
-                        }
+                    weft_ice::Event::GatheringStateChanged(g) if self.gathering_started => {
+                        self.set_gathering(g);
                     }
                     weft_ice::Event::CandidateError { url, code, text } => {
                         self.events
