@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use weft_ice::{Agent, Candidate, Config, Credentials, Role, TurnServer};
+use weft_ice::{Agent, Candidate, Config, Credentials, Role, StunServer, TurnServer};
 use weft_proto::{Received, Transport};
 use weft_stun::{
     Attribute, Class, ErrorCode, Integrity, IntegrityKey, Message, Method, TransactionId,
@@ -68,6 +68,17 @@ fuzz_target!(|data: &[u8]| {
                 local,
                 username: "user".into(),
                 password: "pass".into(),
+            },
+        );
+    }
+    if flags & 16 != 0 {
+        // A STUN server among the peers: its answers reach the server-reflexive gathering.
+        let _ = agent.add_stun_server(
+            now,
+            StunServer {
+                url: "stun:198.51.100.9:7000".into(),
+                server: peers[2],
+                local,
             },
         );
     }

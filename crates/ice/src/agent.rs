@@ -15,7 +15,7 @@ use weft_stun::{
 };
 
 use crate::candidate::{Candidate, CandidateKind, priority};
-use crate::config::{Config, Credentials, Role, TurnServer};
+use crate::config::{Config, Credentials, Role, StunServer, TurnServer};
 use crate::error::Error;
 use crate::event::{Event, GatheringState, State};
 use crate::stats::{PairStats, Stats};
@@ -82,8 +82,10 @@ pub struct Agent {
     consent_lost: bool,
     gathering: GatheringState,
     state: State,
-    local_foundations: Vec<(CandidateKind, std::net::IpAddr, Transport)>,
+    local_foundations: Vec<FoundationKey>,
     turns: Vec<Turn>,
+    /// Binding requests to STUN servers still waiting for their answer.
+    gathers: Vec<StunGather>,
     /// The driver said gathering is over; `complete` waits for TURN allocations too.
     local_gathering_done: bool,
     transmits: VecDeque<Transmit>,
@@ -104,6 +106,28 @@ struct Turn {
     lost: bool,
     permitted: Vec<std::net::IpAddr>,
 }
+
+/// A Binding request to a STUN server for a server-reflexive candidate.
+#[derive(Debug)]
+struct StunGather {
+    url: String,
+    server: SocketAddr,
+    base: SocketAddr,
+    tx: TransactionId,
+    /// When the server counts as unreachable (`Config::stun_timeout` after the first send).
+    deadline: Instant,
+}
+
+/// What makes two local candidates share a foundation: type, base IP, transport, server IP.
+type FoundationKey = (
+    CandidateKind,
+    std::net::IpAddr,
+    Transport,
+    Option<std::net::IpAddr>,
+);
+
+/// W3C `RTCPeerConnectionIceErrorEvent.errorCode` when a server did not answer at all.
+const UNREACHABLE: u16 = 701;
 
 #[derive(Debug, Clone)]
 struct Creds {
@@ -256,6 +280,7 @@ impl Agent {
             state: State::New,
             local_foundations: Vec::new(),
             turns: Vec::new(),
+            gathers: Vec::new(),
             local_gathering_done: false,
             transmits: VecDeque::new(),
             events: VecDeque::new(),
@@ -359,7 +384,8 @@ impl Agent {
             return Err(Error::TooManyCandidates(self.config.max_candidates));
         }
         if candidate.foundation.is_empty() {
-            candidate.foundation = self.local_foundation(candidate.kind, base, candidate.transport);
+            candidate.foundation =
+                self.local_foundation(candidate.kind, base, candidate.transport, None);
         }
         candidate.ufrag = Some(self.local_creds.creds.ufrag.clone());
         debug!(
@@ -426,6 +452,60 @@ impl Agent {
             pending: true,
             lost: false,
             permitted: Vec::new(),
+        });
+        self.update_gathering();
+        self.run(now);
+        Ok(())
+    }
+
+    /// Asks a STUN server for a server-reflexive candidate (RFC 8445 §5.1.1.2, a Binding
+    /// request over UDP, RFC 8489): the request leaves from `server.local`, which must be the
+    /// address of a UDP host candidate already added, and is retransmitted until it is
+    /// answered or [`Config::stun_timeout`] has passed. The candidate (base `server.local`)
+    /// is reported with [`Event::LocalCandidate`] for signalling, unless the server saw the
+    /// base itself (no NAT: the host candidate says it all) or another server already gave
+    /// the same address. An error response or silence is reported with
+    /// [`Event::CandidateError`] (code 701 for silence, as W3C `icecandidateerror` does).
+    /// Gathering is `complete` only once every request is done.
+    ///
+    /// The driver delivers datagrams from the server to [`Agent::handle_input`] like any
+    /// other: they arrive at `server.local` from `server.server`, and are told apart from
+    /// connectivity checks by their transaction id.
+    pub fn add_stun_server(&mut self, now: Instant, server: StunServer) -> Result<(), Error> {
+        let now = self.clamp(now);
+        self.usable()?;
+        if self.config.lite {
+            return Err(Error::BadCandidate(
+                "an ice-lite agent has host candidates only",
+            ));
+        }
+        if !self.local.iter().any(|l| {
+            l.candidate.kind == CandidateKind::Host
+                && l.candidate.transport == Transport::Udp
+                && l.base == server.local
+        }) {
+            return Err(Error::BadCandidate(
+                "a stun server is asked from a udp host candidate's address",
+            ));
+        }
+        if server.server.is_ipv4() != server.local.is_ipv4() {
+            return Err(Error::BadCandidate(
+                "the stun server and the local address differ in family",
+            ));
+        }
+        if self.gathers.len() >= self.config.max_candidates {
+            return Err(Error::TooManyCandidates(self.config.max_candidates));
+        }
+        let tx = self
+            .checks
+            .binding_request(now, server.local, server.server, Transport::Udp)?;
+        info!("{}: binding request to {}", self.id, server.url);
+        self.gathers.push(StunGather {
+            url: server.url,
+            server: server.server,
+            base: server.local,
+            tx,
+            deadline: now + self.config.stun_timeout,
         });
         self.update_gathering();
         self.run(now);
@@ -617,6 +697,9 @@ impl Agent {
             self.checks.cancel(*id);
         }
         self.transactions.clear();
+        for g in self.gathers.drain(..) {
+            self.checks.cancel(g.tx);
+        }
         self.consent_tx.clear();
         self.triggered.clear();
         self.selected = None;
@@ -640,7 +723,14 @@ impl Agent {
         if self.state == State::Closed {
             return;
         }
-        if let Some(i) = self
+        if let Some(g) = self.gather_answered_by(&input) {
+            // A STUN server's answer, before the TURN routing: one server may be both.
+            if self.gathers[g].server == input.source && self.gathers[g].base == input.destination {
+                self.checks.handle_input(now, input);
+            } else {
+                self.drop_input(&input, "stun answer from elsewhere");
+            }
+        } else if let Some(i) = self
             .turns
             .iter()
             .position(|t| t.server == input.source && t.base == input.destination)
@@ -725,6 +815,9 @@ impl Agent {
             return None;
         }
         let mut t = self.checks.poll_timeout();
+        for g in &self.gathers {
+            t = Some(t.map_or(g.deadline, |t| t.min(g.deadline)));
+        }
         for turn in &self.turns {
             if let Some(x) = turn.client.poll_timeout() {
                 t = Some(t.map_or(x, |t| t.min(x)));
@@ -1054,6 +1147,14 @@ impl Agent {
         }
         while let Some(ev) = self.checks.poll_event() {
             match ev {
+                ClientEvent::Response { id, payload, .. }
+                    if self.gathers.iter().any(|g| g.tx == id) =>
+                {
+                    self.stun_answered(now, id, Some(&payload));
+                }
+                ClientEvent::TimedOut { id } if self.gathers.iter().any(|g| g.tx == id) => {
+                    self.stun_answered(now, id, None);
+                }
                 ClientEvent::Response {
                     id,
                     class,
@@ -1186,8 +1287,12 @@ impl Agent {
                     let mut c = Candidate::peer_reflexive(mapped, base, tx.priority);
                     c.component = self.local[l].candidate.component;
                     c.transport = local_transport;
-                    c.foundation =
-                        self.local_foundation(CandidateKind::PeerReflexive, base, local_transport);
+                    c.foundation = self.local_foundation(
+                        CandidateKind::PeerReflexive,
+                        base,
+                        local_transport,
+                        None,
+                    );
                     debug!(
                         "{}: peer-reflexive local candidate {}",
                         self.id,
@@ -1293,6 +1398,7 @@ impl Agent {
             return;
         }
         self.drain_checks(now);
+        self.expire_gathers(now);
         // Consent first: losing it changes what may be checked below.
         self.run_consent(now);
         self.run_keepalive(now);
@@ -1725,7 +1831,16 @@ impl Agent {
                     turn.relayed = Some(relayed);
                     turn.pending = false;
                     let mapped = mapped.unwrap_or(turn.base);
-                    match self.add_local(now, Candidate::relayed(relayed, mapped)) {
+                    let server = turn.server.ip();
+                    let mut c = Candidate::relayed(relayed, mapped);
+                    // A relayed candidate is its own base (RFC 8445 §5.1.1.2).
+                    c.foundation = self.local_foundation(
+                        CandidateKind::Relayed,
+                        relayed,
+                        Transport::Udp,
+                        Some(server),
+                    );
+                    match self.add_local(now, c) {
                         Ok(c) => self.events.push_back(Event::LocalCandidate(c)),
                         Err(e) => debug!("{}: relayed candidate refused: {e}", self.id),
                     }
@@ -1737,7 +1852,8 @@ impl Agent {
                     let was_pending = std::mem::replace(&mut turn.pending, false);
                     self.events.push_back(Event::CandidateError {
                         url: turn.url.clone(),
-                        code,
+                        // weft-turn says 0 for silence; W3C says 701.
+                        code: if code == 0 { UNREACHABLE } else { code },
                         text: reason,
                     });
                     if !was_pending {
@@ -1787,8 +1903,96 @@ impl Agent {
         }
     }
 
+    /// The pending STUN request a response (by its transaction id) answers.
+    fn gather_answered_by(&self, input: &Received) -> Option<usize> {
+        if self.gathers.is_empty()
+            || !matches!(
+                weft_stun::peek_class(&input.payload),
+                Some(Class::Success | Class::Error)
+            )
+        {
+            return None;
+        }
+        let tid = transaction_id(&input.payload);
+        self.gathers.iter().position(|g| g.tx == tid)
+    }
+
+    /// A STUN request for a server-reflexive candidate ended: answered (`payload`) or timed
+    /// out.
+    fn stun_answered(&mut self, now: Instant, id: TransactionId, payload: Option<&[u8]>) {
+        let Some(i) = self.gathers.iter().position(|g| g.tx == id) else {
+            return;
+        };
+        let g = self.gathers.remove(i);
+        let msg = payload.and_then(|p| Message::decode(p).ok());
+        let outcome = match &msg {
+            None => Err((UNREACHABLE, "no answer from the stun server".to_owned())),
+            Some(m) if m.class == Class::Error => Err(m.error_code().map_or_else(
+                || (UNREACHABLE, "error response without a code".to_owned()),
+                |e| (e.code, e.reason.to_string()),
+            )),
+            Some(m) => m
+                .mapped_address()
+                .ok_or((UNREACHABLE, "no mapped address in the answer".to_owned())),
+        };
+        match outcome {
+            Err((code, text)) => {
+                info!("{}: stun {} failed: {code} {text}", self.id, g.url);
+                self.events.push_back(Event::CandidateError {
+                    url: g.url,
+                    code,
+                    text,
+                });
+            }
+            // No NAT: the server saw the host candidate itself, which says it all (this is
+            // what browsers do too).
+            Ok(mapped) if mapped == g.base => {
+                debug!("{}: {} sees the host address", self.id, g.url);
+            }
+            Ok(mapped) if mapped.is_ipv4() != g.base.is_ipv4() => {
+                debug!("{}: {} mapped to another family", self.id, g.url);
+                self.stats.dropped += 1;
+            }
+            Ok(mapped) => {
+                let known = self.local.iter().any(|l| {
+                    l.candidate.address == mapped && l.candidate.transport == Transport::Udp
+                });
+                // The host candidate's local preference carries over (RFC 8445 §5.1.2.1).
+                let pref = self
+                    .local
+                    .iter()
+                    .find(|l| l.candidate.kind == CandidateKind::Host && l.base == g.base)
+                    .map_or(crate::candidate::MAX_LOCAL_PREFERENCE, |l| {
+                        l.candidate.local_preference()
+                    });
+                let mut c = Candidate::server_reflexive(mapped, g.base).with_local_preference(pref);
+                c.foundation = self.local_foundation(
+                    CandidateKind::ServerReflexive,
+                    g.base,
+                    Transport::Udp,
+                    Some(g.server.ip()),
+                );
+                match self.add_local(now, c) {
+                    Ok(c) if !known => self.events.push_back(Event::LocalCandidate(c)),
+                    Ok(_) => {}
+                    Err(e) => debug!("{}: server-reflexive candidate refused: {e}", self.id),
+                }
+            }
+        }
+        self.update_gathering();
+    }
+
+    /// Gives up on STUN requests older than `Config::stun_timeout`.
+    fn expire_gathers(&mut self, now: Instant) {
+        while let Some(g) = self.gathers.iter().find(|g| g.deadline <= now) {
+            let id = g.tx;
+            self.checks.cancel(id);
+            self.stun_answered(now, id, None);
+        }
+    }
+
     fn update_gathering(&mut self) {
-        let pending = self.turns.iter().any(|t| t.pending);
+        let pending = self.turns.iter().any(|t| t.pending) || !self.gathers.is_empty();
         let g = if self.local_gathering_done && !pending {
             GatheringState::Complete
         } else if self.local.is_empty() && !pending && !self.local_gathering_done {
@@ -2122,15 +2326,17 @@ impl Agent {
             })
     }
 
-    /// RFC 8445 §5.1.1.3: one foundation per type, base IP and transport (the driver adds
-    /// server-reflexive candidates from one STUN server per base).
+    /// RFC 8445 §5.1.1.3: one foundation per type, base IP, transport and, for the
+    /// candidates the agent gathers from servers, the server's IP (a server-reflexive
+    /// candidate the driver adds counts as coming from one server per base).
     fn local_foundation(
         &mut self,
         kind: CandidateKind,
         base: SocketAddr,
         transport: Transport,
+        server: Option<std::net::IpAddr>,
     ) -> String {
-        let key = (kind, base.ip(), transport);
+        let key = (kind, base.ip(), transport, server);
         let i = match self.local_foundations.iter().position(|k| *k == key) {
             Some(i) => i,
             None => {
@@ -2654,5 +2860,179 @@ mod tests {
         c.validate().unwrap();
         assert_eq!((c.ufrag.len(), c.pwd.len()), (4, 24));
         assert!(!format!("{c:?}").contains(&c.pwd));
+    }
+
+    fn stun_server(port: u16) -> StunServer {
+        let server = SocketAddr::from(([198, 51, 100, 9], port));
+        StunServer {
+            url: format!("stun:{server}"),
+            server,
+            local: local(),
+        }
+    }
+
+    /// A STUN server's answer to the Binding request `t`, with `attr`.
+    fn stun_answer(t: &Transmit, class: Class, attr: Attribute<'_>) -> Received {
+        let req = Message::decode(&t.payload).unwrap();
+        let resp = Message::new(class, Method::BINDING, req.transaction_id).with(attr);
+        Received {
+            source: t.destination,
+            destination: t.source,
+            transport: t.transport,
+            payload: Bytes::from(resp.to_vec(None, true).unwrap()),
+        }
+    }
+
+    #[test]
+    fn stun_server_gives_a_server_reflexive_candidate() {
+        let (mut a, now) = agent(Role::Controlling);
+        a.end_of_local_candidates(now).unwrap();
+        events(&mut a);
+        a.add_stun_server(now, stun_server(3478)).unwrap();
+        assert_eq!(a.gathering_state(), GatheringState::Gathering);
+        let ts = transmits(&mut a);
+        assert_eq!(ts.len(), 1);
+        assert_eq!(
+            (ts[0].source, ts[0].destination),
+            (local(), stun_server(3478).server)
+        );
+        let req = Message::decode(&ts[0].payload).unwrap();
+        assert_eq!((req.class, req.method), (Class::Request, Method::BINDING));
+        assert!(req.username().is_none(), "a plain binding request");
+        let mapped: SocketAddr = "203.0.113.7:41000".parse().unwrap();
+        let later = now + Duration::from_millis(30);
+        a.handle_input(
+            later,
+            stun_answer(&ts[0], Class::Success, Attribute::XorMappedAddress(mapped)),
+        );
+        let ev = events(&mut a);
+        // Gathering was complete; the new server made it start again.
+        assert_eq!(
+            ev[0],
+            Event::GatheringStateChanged(GatheringState::Gathering)
+        );
+        let Event::LocalCandidate(c) = &ev[1] else {
+            panic!("{ev:?}");
+        };
+        assert_eq!(c.kind, CandidateKind::ServerReflexive);
+        assert_eq!((c.address, c.related_address), (mapped, Some(local())));
+        assert_eq!(c.foundation, "2", "its own foundation");
+        assert_eq!(
+            ev[2],
+            Event::GatheringStateChanged(GatheringState::Complete)
+        );
+        assert_eq!(a.local_candidates().count(), 2);
+        assert_eq!(a.stats().dropped, 0);
+        // The answer was not taken for a connectivity check: nothing else happened.
+        assert!(transmits(&mut a).is_empty());
+        assert_eq!(a.poll_timeout(), None);
+    }
+
+    #[test]
+    fn stun_silence_is_a_701_after_the_stun_timeout() {
+        let (mut a, now) = agent(Role::Controlling);
+        a.add_stun_server(now, stun_server(3478)).unwrap();
+        a.end_of_local_candidates(now).unwrap();
+        events(&mut a);
+        let mut sends = transmits(&mut a).len();
+        let mut t = now;
+        while let Some(next) = a.poll_timeout() {
+            assert!(next > t || next == t && sends == 0, "the timer moves on");
+            t = next;
+            a.handle_timeout(t);
+            a.handle_timeout(t);
+            sends += transmits(&mut a).len();
+        }
+        // Sent at 0, 0.5, 1.5 and 3.5 s; given up at 5 s.
+        assert_eq!(sends, 4);
+        assert_eq!(t, now + Duration::from_secs(5));
+        let ev = events(&mut a);
+        assert!(
+            matches!(&ev[0], Event::CandidateError { url, code: 701, .. } if *url == stun_server(3478).url),
+            "{ev:?}"
+        );
+        assert_eq!(
+            ev[1],
+            Event::GatheringStateChanged(GatheringState::Complete)
+        );
+    }
+
+    #[test]
+    fn stun_error_responses_and_spoofed_answers() {
+        let (mut a, now) = agent(Role::Controlling);
+        a.add_stun_server(now, stun_server(3478)).unwrap();
+        a.add_stun_server(now, stun_server(3479)).unwrap();
+        a.end_of_local_candidates(now).unwrap();
+        events(&mut a);
+        let ts = transmits(&mut a);
+        assert_eq!(ts.len(), 2);
+        // An answer with the right transaction id from another address is not the server's.
+        let mut spoofed = stun_answer(
+            &ts[0],
+            Class::Success,
+            Attribute::XorMappedAddress(remote(1)),
+        );
+        spoofed.source = remote(3478);
+        a.handle_input(now, spoofed);
+        assert_eq!(a.stats().dropped, 1);
+        assert!(events(&mut a).is_empty());
+        // An error response is the server's error.
+        a.handle_input(
+            now,
+            stun_answer(
+                &ts[0],
+                Class::Error,
+                Attribute::ErrorCode(ErrorCode::BAD_REQUEST),
+            ),
+        );
+        let ev = events(&mut a);
+        assert!(
+            matches!(&ev[..], [Event::CandidateError { code: 400, text, .. }] if text == "Bad Request"),
+            "{ev:?}"
+        );
+        // No NAT: the server sees the host address, which gives no new candidate.
+        a.handle_input(
+            now,
+            stun_answer(&ts[1], Class::Success, Attribute::XorMappedAddress(local())),
+        );
+        assert_eq!(
+            events(&mut a),
+            vec![Event::GatheringStateChanged(GatheringState::Complete)]
+        );
+        assert_eq!(a.local_candidates().count(), 1);
+        // A second answer to a finished request is nothing.
+        a.handle_input(
+            now,
+            stun_answer(
+                &ts[1],
+                Class::Success,
+                Attribute::XorMappedAddress(remote(2)),
+            ),
+        );
+        assert!(events(&mut a).is_empty());
+        assert_eq!(a.local_candidates().count(), 1);
+    }
+
+    #[test]
+    fn stun_servers_need_a_host_candidate() {
+        let (mut a, now) = agent(Role::Controlling);
+        let mut s = stun_server(3478);
+        s.local = remote(5000);
+        assert!(matches!(
+            a.add_stun_server(now, s),
+            Err(Error::BadCandidate(_))
+        ));
+        let mut s = stun_server(3478);
+        s.server = "[2001:db8::1]:3478".parse().unwrap();
+        assert!(matches!(
+            a.add_stun_server(now, s),
+            Err(Error::BadCandidate(_))
+        ));
+        assert!(transmits(&mut a).is_empty());
+        a.close(now);
+        assert_eq!(
+            a.add_stun_server(now, stun_server(3478)),
+            Err(Error::Closed)
+        );
     }
 }

@@ -117,6 +117,21 @@ impl std::fmt::Debug for TurnServer {
     }
 }
 
+/// A STUN server the agent asks for a server-reflexive candidate (RFC 8489 Binding, over
+/// UDP), given to [`Agent::add_stun_server`](crate::Agent::add_stun_server). The driver
+/// resolves the URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StunServer {
+    /// The URL as the application gave it (`stun:stun.example.org:3478`), for
+    /// [`Event::CandidateError`](crate::Event::CandidateError).
+    pub url: String,
+    /// The server's resolved address.
+    pub server: SocketAddr,
+    /// The base to ask from: the address of a UDP host candidate already added. The
+    /// server-reflexive candidate has this base.
+    pub local: SocketAddr,
+}
+
 /// Settings of an [`Agent`](crate::Agent). Start from [`Config::new`] and change fields.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -153,6 +168,12 @@ pub struct Config {
     /// traffic (RFC 8445 §11: 15 s). Only lite agents need it: consent checks keep a full
     /// agent's path alive.
     pub keepalive_interval: Duration,
+    /// How long a Binding request to a STUN server ([`Agent::add_stun_server`]) may take,
+    /// retransmissions included, before the server counts as unreachable (default 5 s).
+    /// Requests are resent on the checks' schedule (`check_rto`, doubling).
+    ///
+    /// [`Agent::add_stun_server`]: crate::Agent::add_stun_server
+    pub stun_timeout: Duration,
     /// The most local and the most remote candidates (each).
     pub max_candidates: usize,
     /// The most peer-reflexive remote candidates learnt from checks per ICE generation
@@ -185,6 +206,7 @@ impl Config {
             consent_missed_for_disconnected: 2,
             consent_timeout: Duration::from_secs(30),
             keepalive_interval: Duration::from_secs(15),
+            stun_timeout: Duration::from_secs(5),
             max_candidates: 100,
             max_peer_reflexive: 16,
             max_pairs: 100,

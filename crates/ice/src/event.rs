@@ -53,14 +53,16 @@ pub enum Event {
         /// The remote candidate.
         remote: Candidate,
     },
-    /// The agent made a local candidate the driver did not add (a relayed candidate from
-    /// a TURN server the agent runs): signal it to the peer.
+    /// The agent made a local candidate the driver did not add (a server-reflexive one from
+    /// a STUN server, or a relayed one from a TURN server the agent runs): signal it to the
+    /// peer.
     LocalCandidate(Candidate),
-    /// A TURN server could not give a relayed candidate (W3C `icecandidateerror`).
+    /// A STUN or TURN server could not give a candidate (W3C `icecandidateerror`).
     CandidateError {
-        /// The server's URL, as given to [`Agent::add_turn_server`](crate::Agent::add_turn_server).
+        /// The server's URL, as given to [`Agent::add_stun_server`](crate::Agent::add_stun_server)
+        /// or [`Agent::add_turn_server`](crate::Agent::add_turn_server).
         url: String,
-        /// The STUN error code, or 0 when the server did not answer.
+        /// The STUN error code, or 701 (as in W3C webrtc-pc) when the server did not answer.
         code: u16,
         /// The reason phrase.
         text: String,

@@ -4,8 +4,11 @@
 //! # Contract
 //!
 //! [`Agent`] is a sans-IO machine (STYLE.md §2): it owns no socket and reads no clock. The
-//! driver gathers candidates (interfaces, STUN, TURN) and hands them to
-//! [`Agent::add_local_candidate`]; remote candidates and credentials come from signalling.
+//! driver finds host candidates (interfaces) and hands them to
+//! [`Agent::add_local_candidate`], and names the STUN and TURN servers
+//! ([`Agent::add_stun_server`], [`Agent::add_turn_server`]): the agent talks to them from the
+//! host candidates' bases and reports what it gathers with [`Event::LocalCandidate`]. Remote
+//! candidates and credentials come from signalling.
 //! Datagrams that arrive at a candidate's base go to [`Agent::handle_input`]; the timer at
 //! [`Agent::poll_timeout`] to [`Agent::handle_timeout`]. After every call, drain
 //! [`Agent::poll_transmit`] (checks, responses, consent, data) and [`Agent::poll_event`].
@@ -63,12 +66,19 @@
 //! | RFC 8838 | trickle: candidates and credentials in any order, end-of-candidates | |
 //! | RFC 7675 | consent freshness: randomised 4-6 s checks, expiry after 30 s | `disconnected` after missed responses |
 //! | RFC 8839 | the `candidate` attribute, through `weft-sdp` | `ufrag` extension honoured |
+//! | RFC 8445 §5.1.1.2 with RFC 8489 | server-reflexive candidates: Binding requests to STUN servers, retransmitted, abandoned after [`Config::stun_timeout`] | UDP; no candidate when the server sees the base itself |
 //! | RFC 8656 | relayed candidates: allocation, permissions, channel to the selected peer | UDP to the server |
-//! | W3C webrtc-pc | `RTCIceGatheringState`, `RTCIceTransportState` meanings, selected pair change, pair stats | |
+//! | W3C webrtc-pc | `RTCIceGatheringState`, `RTCIceTransportState` meanings, selected pair change, pair stats, `icecandidateerror` (701 for a silent server) | |
 //!
 //! USE-CANDIDATE is accepted the way browsers send it: on a check of a pair that already
 //! succeeded, on one still in flight (the pair is selected when its check succeeds), and
 //! again on another pair later (renomination: the latest nomination wins).
+//!
+//! Server-reflexive candidates come from STUN servers the agent asks itself
+//! ([`Agent::add_stun_server`]): one Binding request per server, from a host candidate's
+//! base, told apart from connectivity checks by its transaction id (so one server may be
+//! both the STUN and the TURN server). A server-reflexive candidate added by the driver with
+//! [`Agent::add_local_candidate`] works as well.
 //!
 //! Relayed candidates come from TURN servers the agent runs itself
 //! ([`Agent::add_turn_server`], RFC 8656 over UDP through `weft-turn`): it allocates, reports
@@ -79,8 +89,8 @@
 //! [`Agent::add_local_candidate`] also works: the agent then sends from the relayed address
 //! and the driver's own TURN client must wrap it.
 //!
-//! Not here: gathering host and server-reflexive candidates (interfaces and STUN servers are
-//! the driver's), mDNS name generation and resolution (the driver resolves `.local` names
+//! Not here: finding host candidates (interfaces are the driver's), STUN over TCP or TLS for
+//! server-reflexive gathering, mDNS name generation and resolution (the driver resolves `.local` names
 //! before [`Agent::add_remote_candidate`]; [`ParseErrorKind::UnresolvedAddress`] flags them),
 //! ICE-TCP (TCP candidates are parsed and kept, `tcptype` included, but not paired), TURN
 //! over TCP or TLS, several components, aggressive nomination (deprecated by RFC 8445), and
@@ -109,7 +119,7 @@ mod stats;
 
 pub use agent::{Agent, PairState, pair_priority};
 pub use candidate::{Candidate, CandidateKind, MAX_LOCAL_PREFERENCE, TcpType, priority};
-pub use config::{Config, Credentials, Role, TurnServer};
+pub use config::{Config, Credentials, Role, StunServer, TurnServer};
 pub use error::{Error, ParseError, ParseErrorKind};
 pub use event::{Event, GatheringState, State};
 pub use stats::{PairStats, Stats};

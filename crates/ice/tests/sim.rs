@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use weft_ice::{
     Agent, Candidate, CandidateKind, Config, Credentials, Event, GatheringState, Role, State,
-    TurnServer,
+    StunServer, TurnServer,
 };
 use weft_proto::{Received, Transmit, Transport};
 use weft_stun::{ClientConfig, ClientEvent, Message, Server, ServerConfig};
@@ -15,13 +15,15 @@ use weft_testkit::{
     FilteringBehavior, LinkConfig, MappingBehavior, NatConfig, Node, NodeId, Simulator,
 };
 
-/// One endpoint: an ICE agent plus the driver's part (a STUN client for server-reflexive
-/// gathering), recording every event with its virtual time.
+/// One endpoint: an ICE agent plus the driver's part, recording every event with its
+/// virtual time. Server-reflexive candidates come from the agent's own STUN requests, or,
+/// with `driver_stun`, from a STUN client of the driver's.
 struct Peer {
     agent: Agent,
     host: SocketAddr,
     stun: weft_stun::Client,
     stun_server: Option<SocketAddr>,
+    driver_stun: bool,
     events: Vec<(Instant, Event)>,
     /// Local candidates not yet signalled to the other side.
     outbox: Vec<Candidate>,
@@ -41,6 +43,7 @@ impl Peer {
                 ..ClientConfig::default()
             }),
             stun_server,
+            driver_stun: false,
             events: Vec::new(),
             outbox: Vec::new(),
             eoc_pending: false,
@@ -59,13 +62,28 @@ impl Peer {
             .add_local_candidate(now, Candidate::host(self.host))
             .unwrap();
         self.outbox.push(c);
-        match self.stun_server {
-            Some(s) => {
+        self.gather_srflx(now);
+    }
+
+    /// Server-reflexive gathering from the host candidate, then end-of-candidates (at once
+    /// when the agent asks the STUN server; on the answer when the driver does).
+    fn gather_srflx(&mut self, now: Instant) {
+        match (self.stun_server, self.driver_stun) {
+            (Some(s), true) => {
                 self.stun
                     .binding_request(now, self.host, s, Transport::Udp)
                     .unwrap();
             }
-            None => self.finish_gathering(now),
+            (Some(s), false) => {
+                let server = StunServer {
+                    url: format!("stun:{s}"),
+                    server: s,
+                    local: self.host,
+                };
+                self.agent.add_stun_server(now, server).unwrap();
+                self.finish_gathering(now);
+            }
+            (None, _) => self.finish_gathering(now),
         }
         self.drain(now);
     }
@@ -118,7 +136,7 @@ impl Peer {
 
 impl Node for Peer {
     fn handle_input(&mut self, now: Instant, input: Received) {
-        if Some(input.source) == self.stun_server {
+        if self.driver_stun && Some(input.source) == self.stun_server {
             self.stun.handle_input(now, input);
             self.stun_events(now);
         } else {
@@ -645,6 +663,17 @@ fn restart_keeps_the_old_pair_until_a_new_one_is_selected() {
 
 /// a and b behind their own NATs, with a STUN server on the public side.
 fn natted(seed: u64, nat_a: NatConfig, nat_b: NatConfig) -> (Simulator, NodeId, NodeId, NodeId) {
+    natted_with(seed, nat_a, nat_b, false)
+}
+
+/// `natted`, where `driver_stun` makes the drivers gather server-reflexive candidates
+/// themselves and add them with `add_local_candidate`.
+fn natted_with(
+    seed: u64,
+    nat_a: NatConfig,
+    nat_b: NatConfig,
+    driver_stun: bool,
+) -> (Simulator, NodeId, NodeId, NodeId) {
     let mut sim = Simulator::with_fixed_seed(seed);
     sim.set_default_link(LinkConfig::default().with_latency(Duration::from_millis(10)));
     let server = addr("203.0.113.1:3478");
@@ -655,8 +684,12 @@ fn natted(seed: u64, nat_a: NatConfig, nat_b: NatConfig) -> (Simulator, NodeId, 
     let hb = addr("10.0.2.2:5000");
     let a = Agent::new(config("aaaa", Role::Controlling, 1)).unwrap();
     let b = Agent::new(config("bbbb", Role::Controlled, 2)).unwrap();
-    let a = sim.add_node_behind(na, ha.ip(), Peer::new(a, ha, Some(server)));
-    let b = sim.add_node_behind(nb, hb.ip(), Peer::new(b, hb, Some(server)));
+    let mut pa = Peer::new(a, ha, Some(server));
+    let mut pb = Peer::new(b, hb, Some(server));
+    pa.driver_stun = driver_stun;
+    pb.driver_stun = driver_stun;
+    let a = sim.add_node_behind(na, ha.ip(), pa);
+    let b = sim.add_node_behind(nb, hb.ip(), pb);
     exchange_credentials(&mut sim, a, b);
     sim.with_node::<Peer, _>(a, |p, now| p.gather(now));
     sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
@@ -765,7 +798,8 @@ fn nat_matrix_selects_the_expected_pair_types() {
 
 #[test]
 fn classic_cone_and_symmetric_nats() {
-    // The usual names: full cone, restricted, port-restricted, symmetric.
+    // The usual names: full cone, restricted, port-restricted, symmetric. Here the drivers
+    // gather the server-reflexive candidates and add them themselves.
     let cases = [
         (NatConfig::full_cone(), NatConfig::symmetric(), true),
         (NatConfig::restricted_cone(), NatConfig::symmetric(), true),
@@ -782,7 +816,7 @@ fn classic_cone_and_symmetric_nats() {
         ),
     ];
     for (i, (na, nb, direct)) in cases.into_iter().enumerate() {
-        let (mut sim, a, b, _) = natted(500 + i as u64, na, nb);
+        let (mut sim, a, b, _) = natted_with(500 + i as u64, na, nb, true);
         run_until(&mut sim, a, b, Duration::from_secs(40), |a, b| {
             both_selected(a, b) || a.agent.state() == State::Failed
         })
@@ -848,17 +882,16 @@ fn restart_recovers_after_the_nat_mapping_changes() {
     exchange_credentials(&mut sim, a, b);
     for id in [a, b] {
         sim.with_node::<Peer, _>(id, |p, now| {
-            let host = p.host;
-            p.outbox.push(
-                p.agent
-                    .local_candidates()
-                    .find(|c| c.address == host)
-                    .unwrap()
-                    .clone(),
-            );
-            p.stun
-                .binding_request(now, host, p.stun_server.unwrap(), Transport::Udp)
-                .unwrap();
+            // The kept candidates are signalled again (a server-reflexive one whose mapping
+            // survived is not reported a second time), then STUN is asked again.
+            let kept: Vec<Candidate> = p
+                .agent
+                .local_candidates()
+                .filter(|c| c.kind != CandidateKind::PeerReflexive)
+                .cloned()
+                .collect();
+            p.outbox.extend(kept);
+            p.gather_srflx(now);
         });
     }
     run_until(&mut sim, a, b, Duration::from_secs(10), both_selected).unwrap();
@@ -1096,4 +1129,127 @@ fn turn_failure_is_a_candidate_error_and_gathering_still_completes() {
         })
         .unwrap();
     assert_eq!(err, ("turn:203.0.113.2:3478".to_string(), 401));
+}
+
+#[test]
+fn one_server_for_stun_and_turn_gives_both_candidates() {
+    // coturn-style: the TURN server answers Binding requests too, on the same address; the
+    // agent tells its STUN answers from its TURN traffic by transaction id.
+    let mut sim = Simulator::with_fixed_seed(14);
+    sim.set_default_link(LinkConfig::default().with_latency(Duration::from_millis(10)));
+    let now = sim.now();
+    let server = addr("203.0.113.2:3478");
+    sim.add_node(server.ip(), TurnNode::new(server, now));
+    let na = sim.add_nat(ip("198.51.100.1"), NatConfig::full_cone());
+    let host = addr("10.0.1.2:5000");
+    let mut peer = Peer::new(
+        Agent::new(config("aaaa", Role::Controlling, 1)).unwrap(),
+        host,
+        Some(server),
+    );
+    peer.turn = Some(turn_server(host));
+    let a = sim.add_node_behind(na, host.ip(), peer);
+    sim.with_node::<Peer, _>(a, |p, now| p.gather(now));
+    assert_eq!(
+        sim.node::<Peer>(a).agent.gathering_state(),
+        GatheringState::Gathering
+    );
+    sim.run_until(
+        |sim| sim.node::<Peer>(a).agent.gathering_state() == GatheringState::Complete,
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let p = sim.node::<Peer>(a);
+    let kinds: Vec<CandidateKind> = p.outbox.iter().map(|c| c.kind).collect();
+    assert_eq!(kinds.len(), 3, "{kinds:?}");
+    for k in [
+        CandidateKind::Host,
+        CandidateKind::ServerReflexive,
+        CandidateKind::Relayed,
+    ] {
+        assert!(kinds.contains(&k), "{kinds:?}");
+    }
+    let srflx = p
+        .outbox
+        .iter()
+        .find(|c| c.kind == CandidateKind::ServerReflexive)
+        .unwrap();
+    assert_eq!(srflx.address.ip(), ip("198.51.100.1"));
+    assert_eq!(srflx.related_address, Some(host));
+    assert!(
+        !p.events
+            .iter()
+            .any(|(_, e)| matches!(e, Event::CandidateError { .. }))
+    );
+    // The complete state came after the last candidate.
+    let complete = p
+        .first(|e| *e == Event::GatheringStateChanged(GatheringState::Complete))
+        .unwrap();
+    assert!(
+        p.events
+            .iter()
+            .filter(|(_, e)| matches!(e, Event::LocalCandidate(_)))
+            .all(|(t, _)| *t <= complete)
+    );
+}
+
+#[test]
+fn unreachable_stun_server_is_a_701_and_gathering_completes() {
+    let (mut sim, a, b) = public_pair(15, Duration::from_millis(10));
+    // Nobody listens at the server's address.
+    let server = addr("203.0.113.9:3478");
+    let host = sim.node::<Peer>(a).host;
+    let start = sim.now();
+    sim.with_node::<Peer, _>(a, |p, now| {
+        p.stun_server = Some(server);
+        p.gather(now);
+    });
+    sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
+    exchange_credentials(&mut sim, a, b);
+    sim.run_until(
+        |sim| sim.node::<Peer>(a).agent.gathering_state() == GatheringState::Complete,
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let p = sim.node::<Peer>(a);
+    let (at, err) = p
+        .events
+        .iter()
+        .find_map(|(t, e)| match e {
+            Event::CandidateError { url, code, .. } => Some((*t, (url.clone(), *code))),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(err, (format!("stun:{server}"), 701));
+    assert_eq!(at - start, Duration::from_secs(5), "Config::stun_timeout");
+    assert!(p.agent.local_candidates().all(|c| c.address == host));
+    // The host path works all the same.
+    run_until(&mut sim, a, b, Duration::from_secs(5), both_selected).unwrap();
+}
+
+#[test]
+fn no_nat_means_no_server_reflexive_candidate() {
+    let (mut sim, a, b) = public_pair(16, Duration::from_millis(10));
+    let server = addr("203.0.113.1:3478");
+    sim.add_node(server.ip(), StunNode(Server::new(ServerConfig::default())));
+    for id in [a, b] {
+        sim.with_node::<Peer, _>(id, |p, now| {
+            p.stun_server = Some(server);
+            p.gather(now);
+        });
+    }
+    exchange_credentials(&mut sim, a, b);
+    run_until(&mut sim, a, b, Duration::from_secs(5), |a, b| {
+        a.agent.state() == State::Completed && b.agent.state() == State::Completed
+    })
+    .unwrap();
+    for id in [a, b] {
+        let p = sim.node::<Peer>(id);
+        assert_eq!(p.agent.local_candidates().count(), 1);
+        assert!(
+            !p.events
+                .iter()
+                .any(|(_, e)| matches!(e, Event::CandidateError { .. } | Event::LocalCandidate(_)))
+        );
+    }
 }
