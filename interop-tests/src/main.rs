@@ -91,7 +91,7 @@ async fn drive(rx: &mut mpsc::Receiver<Http>) -> anyhow::Result<(String, String)
         Http::Offer(o, r) => (o, r),
         Http::Result(r) => bail!("page failed before offering: {r}"),
     };
-    let mut pc = PeerConnection::new(RtcConfiguration::default()).await?;
+    let mut pc = PeerConnection::new(RtcConfiguration::loopback()).await?;
     pc.set_remote_description(SdpType::Offer, &offer).await?;
     let answer = pc.create_answer().await?;
     pc.set_local_description(SdpType::Answer, &answer).await?;

@@ -61,8 +61,8 @@ const SEND_AHEAD: usize = 4 << 20;
 
 pub(crate) async fn run(tl: &Timeline, opts: &Options) -> anyhow::Result<Figures> {
     let started = Instant::now();
-    let mut alice = PeerConnection::new(RtcConfiguration::default()).await?;
-    let bob = PeerConnection::new(RtcConfiguration::default()).await?;
+    let mut alice = PeerConnection::new(RtcConfiguration::loopback()).await?;
+    let bob = PeerConnection::new(RtcConfiguration::loopback()).await?;
     tl.say(format!(
         "peer connections: alice on udp {}, bob on udp {}",
         alice.local_addrs()[0],

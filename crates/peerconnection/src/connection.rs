@@ -11,7 +11,7 @@ use weft_datachannel::{ChannelId, ChannelInit, Endpoint, Role as DcRole};
 use weft_dtls::{Certificate, Connection, HashAlgorithm, Role as DtlsRoleD};
 use weft_ice::{
     Agent, Candidate, CandidateKind, Credentials, GatheringState, Role as IceRole,
-    State as IceState, TurnServer,
+    State as IceState, StunServer, TurnServer,
 };
 use weft_proto::{Received, Transmit};
 
@@ -196,6 +196,7 @@ fn hex_of(fp: &weft_dtls::Fingerprint) -> String {
 #[derive(Debug)]
 enum Server {
     Turn(TurnServer),
+    Stun(StunServer),
 }
 
 /// Most early DTLS records kept.
@@ -307,6 +308,23 @@ impl PeerConnection {
         Ok(())
     }
 
+    /// Adds a STUN server (resolved by the driver): the agent asks it for a
+    /// server-reflexive candidate of `server.local` once gathering starts. Ignored under
+    /// [`IceTransportPolicy::Relay`].
+    pub fn add_stun_server(&mut self, now: Instant, server: StunServer) -> Result<(), Error> {
+        self.now = now;
+        if self.policy == IceTransportPolicy::Relay {
+            return Ok(());
+        }
+        if self.gathering_started {
+            let ice = self.ice.as_mut().ok_or(Error::Closed)?;
+            ice.add_stun_server(now, server)?;
+        } else {
+            self.servers.push(Server::Stun(server));
+        }
+        Ok(())
+    }
+
     /// The driver has added every host candidate. Gathering is `complete` once the
     /// agent's server requests have finished too.
     pub fn end_of_local_candidates(&mut self, now: Instant) -> Result<(), Error> {
@@ -336,6 +354,7 @@ impl PeerConnection {
         for s in std::mem::take(&mut self.servers) {
             match s {
                 Server::Turn(t) => ice.add_turn_server(now, t)?,
+                Server::Stun(t) => ice.add_stun_server(now, t)?,
             }
         }
         if self.host_done {

@@ -64,6 +64,10 @@ pub enum Error {
     /// The peer connection refused a command.
     #[error("peer connection")]
     PeerConnection(#[from] weft_peerconnection::Error),
+    /// `setConfiguration` tried to change what cannot change (W3C
+    /// `InvalidModificationError`); names the setting.
+    #[error("{0} cannot be changed")]
+    InvalidModification(&'static str),
     /// The connection's task has stopped.
     #[error("connection closed")]
     Closed,

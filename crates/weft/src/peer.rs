@@ -1,46 +1,171 @@
 //! `PeerConnection`: the W3C peer connection in Rust form, on tokio. One task owns the sans-IO
 //! `weft_peerconnection::PeerConnection` and a UDP socket per host address; the handle sends
-//! commands and reads events (STYLE.md §7).
+//! commands and reads events (STYLE.md §7). Dropping the handle (or [`PeerConnection::close`])
+//! closes the connection, ends the task and frees its sockets.
 //!
 //! ```no_run
 //! # async fn demo(remote_offer: String) -> Result<(), weft::Error> {
-//! use weft::peer::{Event, PeerConnection, RtcConfiguration, SdpType};
-//! let mut pc = PeerConnection::new(RtcConfiguration::default()).await?;
+//! use weft::peer::{Event, IceServer, PeerConnection, RtcConfiguration, SdpType};
+//! let config = RtcConfiguration {
+//!     ice_servers: vec![IceServer::new(["stun:stun.example.org"])],
+//!     ..Default::default()
+//! };
+//! let mut pc = PeerConnection::new(config).await?;
 //! pc.set_remote_description(SdpType::Offer, &remote_offer).await?;
 //! let answer = pc.create_answer().await?;
 //! pc.set_local_description(SdpType::Answer, &answer).await?;
 //! while let Some(ev) = pc.next_event().await {
-//!     if let Event::DataChannel(h) = ev {
-//!         pc.send_text(h, "hello").await?;
+//!     match ev {
+//!         Event::IceCandidate(c) => { /* signal `c` to the peer */ }
+//!         Event::DataChannel(h) => pc.send_text(h, "hello").await?,
+//!         _ => {}
 //!     }
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! # Gathering
+//! Host candidates are gathered when the connection is made: one UDP socket per usable
+//! interface address (IPv4 and IPv6; loopback and link-local addresses only when nothing else
+//! exists or [`RtcConfiguration::include_loopback`] asks), narrowed by
+//! [`RtcConfiguration::host_addresses`] or [`RtcConfiguration::interface_filter`].
+//! Server-reflexive and relayed candidates come from [`RtcConfiguration::ice_servers`]: their
+//! URIs are resolved here and the ICE agent runs the STUN and TURN requests from each host
+//! socket of the server's address family, starting at the first `setLocalDescription` as in
+//! browsers. Failures are [`Event::IceCandidateError`]s.
 
-use std::net::{IpAddr, SocketAddr};
+use std::collections::HashSet;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use log::debug;
+use log::{debug, info};
+use tokio::io::ReadBuf;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 pub use weft_datachannel::{ChannelInfo, ChannelInit};
-use weft_dtls::{Certificate, KeyType};
+pub use weft_dtls::{Certificate, KeyType};
+pub use weft_ice::{GatheringState, State as IceConnectionState};
 pub use weft_peerconnection::jsep::{SdpType, SignalingState};
 pub use weft_peerconnection::stats::StatsReport;
-pub use weft_peerconnection::{ChannelHandle, ConnectionState, Event};
+pub use weft_peerconnection::{ChannelHandle, ConnectionState, Event, IceTransportPolicy};
 use weft_proto::{Received, Transport};
+pub use weft_sctp::State as SctpState;
+use weft_stun::{Host, Scheme, Uri, UriTransport};
 
 use crate::now;
 
-/// `RTCConfiguration`, as far as it is implemented.
+/// W3C `RTCIceServer`: one server reachable at any of `urls`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IceServer {
+    /// `stun:`, `stuns:`, `turn:` or `turns:` URIs (RFC 7064, RFC 7065).
+    pub urls: Vec<String>,
+    /// The TURN user name.
+    pub username: Option<String>,
+    /// The TURN password.
+    pub credential: Option<String>,
+}
+
+impl IceServer {
+    /// A server without credentials (STUN).
+    pub fn new<S: Into<String>>(urls: impl IntoIterator<Item = S>) -> Self {
+        IceServer {
+            urls: urls.into_iter().map(Into::into).collect(),
+            username: None,
+            credential: None,
+        }
+    }
+
+    /// A TURN server with its long-term credentials.
+    pub fn turn<S: Into<String>>(
+        urls: impl IntoIterator<Item = S>,
+        username: &str,
+        credential: &str,
+    ) -> Self {
+        IceServer {
+            username: Some(username.to_owned()),
+            credential: Some(credential.to_owned()),
+            ..IceServer::new(urls)
+        }
+    }
+}
+
+/// W3C `RTCBundlePolicy`. weft negotiates one BUNDLE transport for everything it offers (the
+/// data section); the policy is kept, reported, and fixed for the connection's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum BundlePolicy {
+    /// `balanced` (the W3C default).
+    #[default]
+    Balanced,
+    /// `max-compat`.
+    MaxCompat,
+    /// `max-bundle`.
+    MaxBundle,
+}
+
+/// W3C `RTCRtcpMuxPolicy`: `require` is the only value left in the spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum RtcpMuxPolicy {
+    /// RTP and RTCP share one transport.
+    #[default]
+    Require,
+}
+
+/// An interface address offered to [`RtcConfiguration::interface_filter`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InterfaceAddress {
+    /// The interface's name (`eth0`, `wlan0`, `lo`).
+    pub name: String,
+    /// The address.
+    pub ip: IpAddr,
+}
+
+/// Chooses the interface addresses host candidates are gathered on.
+#[derive(Clone)]
+pub struct InterfaceFilter(pub Arc<dyn Fn(&InterfaceAddress) -> bool + Send + Sync>);
+
+impl InterfaceFilter {
+    /// A filter from a closure.
+    pub fn new(f: impl Fn(&InterfaceAddress) -> bool + Send + Sync + 'static) -> Self {
+        InterfaceFilter(Arc::new(f))
+    }
+}
+
+impl fmt::Debug for InterfaceFilter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InterfaceFilter(..)")
+    }
+}
+
+/// W3C `RTCConfiguration`, plus the gathering settings native programs need.
 #[derive(Debug, Clone)]
 pub struct RtcConfiguration {
-    /// Addresses to bind host candidates on (interface enumeration is the next step; until
-    /// then the application names them). Default: 127.0.0.1.
+    /// `iceServers`.
+    pub ice_servers: Vec<IceServer>,
+    /// `iceTransportPolicy`.
+    pub ice_transport_policy: IceTransportPolicy,
+    /// `bundlePolicy`.
+    pub bundle_policy: BundlePolicy,
+    /// `rtcpMuxPolicy`.
+    pub rtcp_mux_policy: RtcpMuxPolicy,
+    /// `certificates`: the first is used; a fresh ECDSA P-256 one when empty
+    /// ([`generate_certificate`]).
+    pub certificates: Vec<Certificate>,
+    /// `iceCandidatePoolSize`. Host candidates are always gathered when the connection is
+    /// made (they cost one socket each); server requests start at `setLocalDescription`. The
+    /// value is kept and reported; it cannot change once a local description is set.
+    pub ice_candidate_pool_size: u8,
+    /// Host candidate addresses to bind instead of enumerating interfaces (empty:
+    /// enumerate).
     pub host_addresses: Vec<IpAddr>,
-    /// The certificate (`generateCertificate`); a fresh ECDSA P-256 one when `None`.
-    pub certificate: Option<Certificate>,
+    /// Enumerated addresses are kept only when this returns `true` (`None`: all of them).
+    pub interface_filter: Option<InterfaceFilter>,
+    /// Gather on loopback (and link-local) addresses too. They are used anyway when the
+    /// machine has no other address.
+    pub include_loopback: bool,
     /// SCTP settings.
     pub sctp: weft_sctp::Config,
 }
@@ -48,8 +173,15 @@ pub struct RtcConfiguration {
 impl Default for RtcConfiguration {
     fn default() -> Self {
         RtcConfiguration {
-            host_addresses: vec![IpAddr::from([127, 0, 0, 1])],
-            certificate: None,
+            ice_servers: Vec::new(),
+            ice_transport_policy: IceTransportPolicy::All,
+            bundle_policy: BundlePolicy::default(),
+            rtcp_mux_policy: RtcpMuxPolicy::default(),
+            certificates: Vec::new(),
+            ice_candidate_pool_size: 0,
+            host_addresses: Vec::new(),
+            interface_filter: None,
+            include_loopback: false,
             sctp: weft_sctp::Config {
                 zero_checksum: true,
                 ..Default::default()
@@ -58,25 +190,93 @@ impl Default for RtcConfiguration {
     }
 }
 
-type R<T> = oneshot::Sender<Result<T, crate::Error>>;
+impl RtcConfiguration {
+    /// A configuration that gathers on 127.0.0.1 only (tests, demos, same-host peers).
+    pub fn loopback() -> Self {
+        RtcConfiguration {
+            host_addresses: vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            ..Default::default()
+        }
+    }
+}
+
+/// `RTCPeerConnection.generateCertificate`: a self-signed certificate valid for 30 days.
+pub fn generate_certificate(key_type: KeyType) -> Result<Certificate, crate::Error> {
+    Ok(Certificate::generate(
+        key_type,
+        SystemTime::now(),
+        Duration::from_secs(30 * 86400),
+    )?)
+}
+
+/// The addresses host candidates are gathered on, per `config`: the given ones, else every
+/// interface address the filter keeps (without loopback and link-local ones unless asked,
+/// or unless nothing else exists).
+pub fn gather_addresses(config: &RtcConfiguration) -> Vec<IpAddr> {
+    if !config.host_addresses.is_empty() {
+        return config.host_addresses.clone();
+    }
+    let all: Vec<InterfaceAddress> = match if_addrs::get_if_addrs() {
+        Ok(v) => v
+            .into_iter()
+            .map(|i| InterfaceAddress {
+                ip: i.ip(),
+                name: i.name,
+            })
+            .collect(),
+        Err(e) => {
+            debug!("peer connection: cannot list interfaces: {e}");
+            Vec::new()
+        }
+    };
+    let keep = |a: &&InterfaceAddress| config.interface_filter.as_ref().is_none_or(|f| (f.0)(a));
+    let special = |ip: &IpAddr| match ip {
+        IpAddr::V4(v) => v.is_loopback() || v.is_link_local() || v.is_unspecified(),
+        IpAddr::V6(v) => {
+            v.is_loopback() || v.is_unspecified() || (v.segments()[0] & 0xffc0) == 0xfe80
+        }
+    };
+    let mut out: Vec<IpAddr> = all
+        .iter()
+        .filter(keep)
+        .filter(|a| config.include_loopback || !special(&a.ip))
+        .map(|a| a.ip)
+        .collect();
+    if out.is_empty() {
+        out = all
+            .iter()
+            .filter(keep)
+            .filter(|a| a.ip.is_loopback())
+            .map(|a| a.ip)
+            .collect();
+    }
+    if out.is_empty() && config.interface_filter.is_none() {
+        out.push(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    let mut seen = HashSet::new();
+    out.retain(|ip| seen.insert(*ip));
+    out
+}
+
+/// W3C `RTCSctpTransport`, as far as it has numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SctpTransportInfo {
+    /// The association's state.
+    pub state: SctpState,
+    /// `maxMessageSize`: the largest message this side may send.
+    pub max_message_size: usize,
+    /// `maxChannels`: the streams both sides allow.
+    pub max_channels: u16,
+}
+
+type Core = weft_peerconnection::PeerConnection;
+type Job = Box<dyn FnOnce(&mut Core, std::time::Instant) + Send>;
 
 enum Cmd {
-    CreateOffer(R<String>),
-    CreateAnswer(R<String>),
-    SetLocal(SdpType, String, R<()>),
-    SetRemote(SdpType, String, R<()>),
-    AddCandidate(String, R<()>),
-    CreateChannel(ChannelInit, R<ChannelHandle>),
-    Send(ChannelHandle, Bytes, bool, R<()>),
-    CloseChannel(ChannelHandle, R<()>),
-    Info(ChannelHandle, oneshot::Sender<Option<ChannelInfo>>),
-    State(oneshot::Sender<(ConnectionState, SignalingState)>),
-    LocalDescription(oneshot::Sender<Option<String>>),
-    Buffered(ChannelHandle, oneshot::Sender<usize>),
-    LowThreshold(ChannelHandle, usize, R<()>),
-    SctpStats(oneshot::Sender<Option<weft_sctp::Stats>>),
-    Stats(oneshot::Sender<StatsReport>),
-    RestartIce(R<()>),
+    /// Runs against the core and answers through its own channel.
+    Run(Job),
+    /// New ICE servers to use (resolved).
+    Servers(Vec<weft_ice::TurnServer>, Vec<weft_ice::StunServer>),
     Close,
 }
 
@@ -86,10 +286,11 @@ pub struct PeerConnection {
     commands: mpsc::Sender<Cmd>,
     events: mpsc::Receiver<Event>,
     local: Vec<SocketAddr>,
+    config: RtcConfiguration,
 }
 
-impl std::fmt::Debug for Cmd {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Cmd")
     }
 }
@@ -98,40 +299,143 @@ fn pc_err(e: weft_peerconnection::Error) -> crate::Error {
     crate::Error::PeerConnection(e)
 }
 
+/// One allocation or binding per host socket of the server's family.
+struct Resolved {
+    turn: Vec<weft_ice::TurnServer>,
+    stun: Vec<weft_ice::StunServer>,
+    errors: Vec<Event>,
+}
+
+async fn resolve_servers(servers: &[IceServer], bases: &[SocketAddr]) -> Resolved {
+    let mut r = Resolved {
+        turn: Vec::new(),
+        stun: Vec::new(),
+        errors: Vec::new(),
+    };
+    for s in servers {
+        for url in &s.urls {
+            let uri: Uri = match url.parse() {
+                Ok(u) => u,
+                Err(e) => {
+                    r.errors.push(r_err(url, 701, format!("bad URI: {e}")));
+                    continue;
+                }
+            };
+            if uri.scheme.is_secure() || uri.transport() != UriTransport::Udp {
+                r.errors.push(r_err(
+                    url,
+                    701,
+                    "only UDP to STUN and TURN servers is supported yet".into(),
+                ));
+                continue;
+            }
+            let addrs: Vec<SocketAddr> = match &uri.host {
+                Host::Ip(ip) => vec![SocketAddr::new(*ip, uri.port())],
+                Host::Domain(d) => {
+                    let lookup = tokio::net::lookup_host((d.as_str(), uri.port()));
+                    match tokio::time::timeout(Duration::from_secs(5), lookup).await {
+                        Ok(Ok(a)) => a.collect(),
+                        _ => Vec::new(),
+                    }
+                }
+            };
+            let mut used = false;
+            for base in bases {
+                let Some(server) = addrs.iter().find(|a| a.is_ipv4() == base.is_ipv4()) else {
+                    continue;
+                };
+                used = true;
+                if uri.scheme == Scheme::Turn {
+                    r.turn.push(weft_ice::TurnServer {
+                        url: url.clone(),
+                        server: *server,
+                        local: *base,
+                        username: s.username.clone().unwrap_or_default(),
+                        password: s.credential.clone().unwrap_or_default(),
+                    });
+                } else {
+                    r.stun.push(weft_ice::StunServer {
+                        url: url.clone(),
+                        server: *server,
+                        local: *base,
+                    });
+                }
+            }
+            if !used {
+                r.errors.push(r_err(
+                    url,
+                    701,
+                    format!("{} has no address of a host candidate's family", uri.host),
+                ));
+            }
+        }
+    }
+    r
+}
+
+fn r_err(url: &str, code: u16, text: String) -> Event {
+    Event::IceCandidateError {
+        url: url.to_owned(),
+        code,
+        text,
+    }
+}
+
 impl PeerConnection {
-    /// Binds the host sockets, gathers their host candidates and starts the task.
+    /// Binds the host sockets, gathers their host candidates, resolves the ICE servers and
+    /// starts the task.
     pub async fn new(config: RtcConfiguration) -> Result<Self, crate::Error> {
-        let cert = match config.certificate {
-            Some(c) => c,
-            None => Certificate::generate(
-                KeyType::EcdsaP256,
-                SystemTime::now(),
-                Duration::from_secs(30 * 86400),
-            )?,
+        let cert = match config.certificates.first() {
+            Some(c) => c.clone(),
+            None => generate_certificate(KeyType::EcdsaP256)?,
         };
         let mut cfg = weft_peerconnection::Config::new(cert);
-        cfg.sctp = config.sctp;
+        cfg.sctp = config.sctp.clone();
+        cfg.ice_transport_policy = config.ice_transport_policy;
         let t = now();
-        let mut pc =
-            weft_peerconnection::PeerConnection::new(cfg, t, SystemTime::now()).map_err(pc_err)?;
+        let mut pc = Core::new(cfg, t, SystemTime::now()).map_err(pc_err)?;
         let mut sockets = Vec::new();
         let mut local = Vec::new();
-        for ip in &config.host_addresses {
-            let s = UdpSocket::bind(SocketAddr::new(*ip, 0)).await?;
+        for ip in gather_addresses(&config) {
+            let s = match UdpSocket::bind(SocketAddr::new(ip, 0)).await {
+                Ok(s) => s,
+                Err(e) => {
+                    debug!("peer connection: cannot bind {ip}: {e}");
+                    continue;
+                }
+            };
             let a = s.local_addr()?;
             pc.add_local_candidate(t, weft_ice::Candidate::host(a))
                 .map_err(pc_err)?;
             local.push(a);
             sockets.push(s);
         }
+        if sockets.is_empty() {
+            return Err(crate::Error::Io(std::io::Error::new(
+                std::io::ErrorKind::AddrNotAvailable,
+                "no interface address to gather host candidates on",
+            )));
+        }
+        let resolved = resolve_servers(&config.ice_servers, &local).await;
+        for s in resolved.turn {
+            pc.add_turn_server(t, s).map_err(pc_err)?;
+        }
+        for s in resolved.stun {
+            pc.add_stun_server(t, s).map_err(pc_err)?;
+        }
         pc.end_of_local_candidates(t).map_err(pc_err)?;
         let (commands, rx) = mpsc::channel(256);
         let (etx, events) = mpsc::channel(1024);
+        for e in resolved.errors {
+            let _ = etx.try_send(e);
+        }
+        info!("peer connection: host candidates on {local:?}");
         tokio::spawn(run(pc, sockets, rx, etx));
         Ok(PeerConnection {
             commands,
             events,
             local,
+            config,
         })
     }
 
@@ -145,23 +449,40 @@ impl PeerConnection {
         self.events.recv().await
     }
 
-    async fn call<T>(&self, f: impl FnOnce(R<T>) -> Cmd) -> Result<T, crate::Error> {
+    /// Runs `f` on the sans-IO core inside the task and returns its result.
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Core, std::time::Instant) -> T + Send + 'static,
+    ) -> Result<T, crate::Error> {
         let (tx, rx) = oneshot::channel();
+        let job: Job = Box::new(move |pc, t| {
+            let _ = tx.send(f(pc, t));
+        });
         self.commands
-            .send(f(tx))
+            .send(Cmd::Run(job))
             .await
             .map_err(|_| crate::Error::Closed)?;
-        rx.await.map_err(|_| crate::Error::Closed)?
+        rx.await.map_err(|_| crate::Error::Closed)
+    }
+
+    /// [`Self::with`] for commands that can fail.
+    async fn try_with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Core, std::time::Instant) -> Result<T, weft_peerconnection::Error>
+        + Send
+        + 'static,
+    ) -> Result<T, crate::Error> {
+        self.with(f).await?.map_err(pc_err)
     }
 
     /// `createOffer`.
     pub async fn create_offer(&self) -> Result<String, crate::Error> {
-        self.call(Cmd::CreateOffer).await
+        self.try_with(|pc, _| pc.create_offer()).await
     }
 
     /// `createAnswer`.
     pub async fn create_answer(&self) -> Result<String, crate::Error> {
-        self.call(Cmd::CreateAnswer).await
+        self.try_with(|pc, _| pc.create_answer()).await
     }
 
     /// `setLocalDescription`.
@@ -171,7 +492,8 @@ impl PeerConnection {
         sdp: &str,
     ) -> Result<(), crate::Error> {
         let sdp = sdp.to_owned();
-        self.call(|r| Cmd::SetLocal(kind, sdp, r)).await
+        self.try_with(move |pc, t| pc.set_local_description(t, kind, &sdp))
+            .await
     }
 
     /// `setRemoteDescription`.
@@ -181,13 +503,15 @@ impl PeerConnection {
         sdp: &str,
     ) -> Result<(), crate::Error> {
         let sdp = sdp.to_owned();
-        self.call(|r| Cmd::SetRemote(kind, sdp, r)).await
+        self.try_with(move |pc, t| pc.set_remote_description(t, kind, &sdp))
+            .await
     }
 
     /// `addIceCandidate` (the `candidate:` attribute value).
     pub async fn add_ice_candidate(&self, candidate: &str) -> Result<(), crate::Error> {
         let c = candidate.to_owned();
-        self.call(|r| Cmd::AddCandidate(c, r)).await
+        self.try_with(move |pc, t| pc.add_ice_candidate(t, &c))
+            .await
     }
 
     /// `createDataChannel`.
@@ -195,63 +519,135 @@ impl PeerConnection {
         &self,
         init: ChannelInit,
     ) -> Result<ChannelHandle, crate::Error> {
-        self.call(|r| Cmd::CreateChannel(init, r)).await
+        self.try_with(move |pc, t| pc.create_data_channel(t, init))
+            .await
     }
 
     /// `RTCDataChannel.send` of binary data.
     pub async fn send(&self, h: ChannelHandle, data: Bytes) -> Result<(), crate::Error> {
-        self.call(|r| Cmd::Send(h, data, true, r)).await
+        self.try_with(move |pc, t| pc.send(t, h, data, true)).await
     }
 
     /// `RTCDataChannel.send` of text.
     pub async fn send_text(&self, h: ChannelHandle, text: &str) -> Result<(), crate::Error> {
         let data = Bytes::copy_from_slice(text.as_bytes());
-        self.call(|r| Cmd::Send(h, data, false, r)).await
+        self.try_with(move |pc, t| pc.send(t, h, data, false)).await
     }
 
     /// `RTCDataChannel.close`.
     pub async fn close_channel(&self, h: ChannelHandle) -> Result<(), crate::Error> {
-        self.call(|r| Cmd::CloseChannel(h, r)).await
+        self.try_with(move |pc, t| pc.close_channel(t, h)).await
     }
 
     /// The channel's label, protocol, state and counters.
     pub async fn channel(&self, h: ChannelHandle) -> Result<Option<ChannelInfo>, crate::Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Cmd::Info(h, tx))
-            .await
-            .map_err(|_| crate::Error::Closed)?;
-        rx.await.map_err(|_| crate::Error::Closed)
+        self.with(move |pc, _| {
+            pc.channel_id(h)
+                .and_then(|id| pc.data_channels().and_then(|d| d.channel(id).cloned()))
+        })
+        .await
     }
 
     /// `connectionState` and `signalingState`.
     pub async fn state(&self) -> Result<(ConnectionState, SignalingState), crate::Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Cmd::State(tx))
+        self.with(|pc, _| (pc.connection_state(), pc.jsep().signaling_state()))
             .await
-            .map_err(|_| crate::Error::Closed)?;
-        rx.await.map_err(|_| crate::Error::Closed)
     }
 
-    /// `localDescription`.
-    pub async fn local_description(&self) -> Result<Option<String>, crate::Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Cmd::LocalDescription(tx))
+    /// `connectionState`.
+    pub async fn connection_state(&self) -> Result<ConnectionState, crate::Error> {
+        self.with(|pc, _| pc.connection_state()).await
+    }
+
+    /// `iceConnectionState`.
+    pub async fn ice_connection_state(&self) -> Result<IceConnectionState, crate::Error> {
+        self.with(|pc, _| pc.ice().map_or(IceConnectionState::Closed, |i| i.state()))
             .await
-            .map_err(|_| crate::Error::Closed)?;
-        rx.await.map_err(|_| crate::Error::Closed)
+    }
+
+    /// `iceGatheringState`.
+    pub async fn ice_gathering_state(&self) -> Result<GatheringState, crate::Error> {
+        self.with(|pc, _| pc.gathering_state()).await
+    }
+
+    /// `signalingState`.
+    pub async fn signaling_state(&self) -> Result<SignalingState, crate::Error> {
+        self.with(|pc, _| pc.jsep().signaling_state()).await
+    }
+
+    /// `localDescription`: the pending or current one, with the candidates gathered since
+    /// it was set (and `a=end-of-candidates` once gathering is complete).
+    pub async fn local_description(&self) -> Result<Option<String>, crate::Error> {
+        self.with(|pc, _| {
+            pc.jsep()
+                .local_description_with_candidates()
+                .map(|(_, s)| s)
+        })
+        .await
+    }
+
+    /// `remoteDescription`.
+    pub async fn remote_description(&self) -> Result<Option<String>, crate::Error> {
+        self.with(|pc, _| pc.jsep().remote_description().map(|(_, s)| s.to_owned()))
+            .await
+    }
+
+    /// `currentLocalDescription`.
+    pub async fn current_local_description(&self) -> Result<Option<String>, crate::Error> {
+        self.with(|pc, _| pc.jsep().current_local_description().map(str::to_owned))
+            .await
+    }
+
+    /// `pendingLocalDescription`.
+    pub async fn pending_local_description(&self) -> Result<Option<String>, crate::Error> {
+        self.with(|pc, _| pc.jsep().pending_local_description().map(str::to_owned))
+            .await
+    }
+
+    /// `currentRemoteDescription`.
+    pub async fn current_remote_description(&self) -> Result<Option<String>, crate::Error> {
+        self.with(|pc, _| pc.jsep().current_remote_description().map(str::to_owned))
+            .await
+    }
+
+    /// `pendingRemoteDescription`.
+    pub async fn pending_remote_description(&self) -> Result<Option<String>, crate::Error> {
+        self.with(|pc, _| pc.jsep().pending_remote_description().map(str::to_owned))
+            .await
+    }
+
+    /// `canTrickleIceCandidates`: `None` until a remote description is set.
+    pub async fn can_trickle_ice_candidates(&self) -> Result<Option<bool>, crate::Error> {
+        self.with(|pc, _| pc.jsep().remote_can_trickle()).await
+    }
+
+    /// `sctp`: `None` until a description with a data section is applied.
+    pub async fn sctp(&self) -> Result<Option<SctpTransportInfo>, crate::Error> {
+        let local_max = self.config.sctp.max_message_size;
+        self.with(move |pc, _| {
+            let dc = pc.data_channels()?;
+            let remote = pc
+                .jsep()
+                .negotiated()
+                .map_or(65536, |n| n.remote_max_message_size);
+            let remote = if remote == 0 {
+                usize::MAX
+            } else {
+                usize::try_from(remote).unwrap_or(usize::MAX)
+            };
+            let a = dc.sctp();
+            Some(SctpTransportInfo {
+                state: a.state(),
+                max_message_size: remote.min(local_max),
+                max_channels: a.outbound_streams().min(a.inbound_streams()),
+            })
+        })
+        .await
     }
 
     /// A channel's `bufferedAmount`.
     pub async fn buffered_amount(&self, h: ChannelHandle) -> Result<usize, crate::Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Cmd::Buffered(h, tx))
-            .await
-            .map_err(|_| crate::Error::Closed)?;
-        rx.await.map_err(|_| crate::Error::Closed)
+        self.with(move |pc, _| pc.buffered_amount(h)).await
     }
 
     /// Sets a channel's `bufferedAmountLowThreshold`.
@@ -260,32 +656,111 @@ impl PeerConnection {
         h: ChannelHandle,
         bytes: usize,
     ) -> Result<(), crate::Error> {
-        self.call(|r| Cmd::LowThreshold(h, bytes, r)).await
+        self.try_with(move |pc, _| pc.set_buffered_amount_low_threshold(h, bytes))
+            .await
     }
 
     /// The SCTP association's counters, once it exists (a part of `getStats`).
     pub async fn sctp_stats(&self) -> Result<Option<weft_sctp::Stats>, crate::Error> {
-        let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Cmd::SctpStats(tx))
+        self.with(|pc, _| pc.data_channels().map(|d| d.sctp().stats()))
             .await
-            .map_err(|_| crate::Error::Closed)?;
-        rx.await.map_err(|_| crate::Error::Closed)
     }
 
     /// `restartIce`: new ICE credentials; `negotiationneeded` follows.
     pub async fn restart_ice(&self) -> Result<(), crate::Error> {
-        self.call(Cmd::RestartIce).await
+        self.try_with(|pc, t| pc.restart_ice(t)).await
     }
 
-    /// `getStats`: peer-connection, transport, candidate-pair and data-channel reports.
+    /// `getStats`: peer-connection, transport, candidate-pair, local and remote candidate,
+    /// certificate and data-channel reports.
     pub async fn get_stats(&self) -> Result<StatsReport, crate::Error> {
-        let (tx, rx) = oneshot::channel();
+        self.with(|pc, _| pc.stats()).await
+    }
+
+    /// `getConfiguration`.
+    pub fn get_configuration(&self) -> &RtcConfiguration {
+        &self.config
+    }
+
+    /// `setConfiguration`. As in the W3C algorithm, the certificates, the bundle and
+    /// rtcp-mux policies and the host gathering settings cannot change, nor the pool size
+    /// once a local description is set; the ICE transport policy cannot change once gathering
+    /// started. ICE servers that were not in the old configuration are added (their
+    /// requests start now, or at the first `setLocalDescription`); removed ones keep what
+    /// they already gave until the connection closes.
+    pub async fn set_configuration(
+        &mut self,
+        config: RtcConfiguration,
+    ) -> Result<(), crate::Error> {
+        let old = &self.config;
+        let same_certs = config.certificates.is_empty()
+            || config.certificates.len() == old.certificates.len()
+                && config
+                    .certificates
+                    .iter()
+                    .zip(&old.certificates)
+                    .all(|(a, b)| {
+                        a.fingerprint(weft_dtls::HashAlgorithm::Sha256).ok()
+                            == b.fingerprint(weft_dtls::HashAlgorithm::Sha256).ok()
+                    });
+        let bad = |what: &'static str| Err(crate::Error::InvalidModification(what));
+        if !same_certs {
+            return bad("certificates");
+        }
+        if config.bundle_policy != old.bundle_policy {
+            return bad("bundlePolicy");
+        }
+        if config.rtcp_mux_policy != old.rtcp_mux_policy {
+            return bad("rtcpMuxPolicy");
+        }
+        if config.host_addresses != old.host_addresses
+            || config.include_loopback != old.include_loopback
+        {
+            return bad("host gathering settings");
+        }
+        let started = self.ice_gathering_state().await? != GatheringState::New;
+        if started && config.ice_candidate_pool_size != old.ice_candidate_pool_size {
+            return bad("iceCandidatePoolSize");
+        }
+        if started && config.ice_transport_policy != old.ice_transport_policy {
+            return bad("iceTransportPolicy");
+        }
+        let known: HashSet<&String> = old.ice_servers.iter().flat_map(|s| &s.urls).collect();
+        let added: Vec<IceServer> = config
+            .ice_servers
+            .iter()
+            .map(|s| IceServer {
+                urls: s
+                    .urls
+                    .iter()
+                    .filter(|u| !known.contains(u))
+                    .cloned()
+                    .collect(),
+                ..s.clone()
+            })
+            .filter(|s| !s.urls.is_empty())
+            .collect();
+        let resolved = resolve_servers(&added, &self.local).await;
         self.commands
-            .send(Cmd::Stats(tx))
+            .send(Cmd::Servers(resolved.turn, resolved.stun))
             .await
             .map_err(|_| crate::Error::Closed)?;
-        rx.await.map_err(|_| crate::Error::Closed)
+        let certificates = if config.certificates.is_empty() {
+            self.config.certificates.clone()
+        } else {
+            config.certificates.clone()
+        };
+        self.config = RtcConfiguration {
+            certificates,
+            ..config
+        };
+        if !resolved.errors.is_empty() {
+            debug!(
+                "peer connection: new ICE servers refused: {:?}",
+                resolved.errors
+            );
+        }
+        Ok(())
     }
 
     /// `close`.
@@ -300,34 +775,82 @@ impl Drop for PeerConnection {
     }
 }
 
+/// Waits until one of `sockets` has a datagram; starts polling at `start` for fairness.
+fn poll_any(
+    sockets: &[UdpSocket],
+    start: usize,
+    buf: &mut [u8],
+    cx: &mut std::task::Context<'_>,
+) -> Poll<(usize, std::io::Result<(usize, SocketAddr)>)> {
+    let n = sockets.len();
+    for k in 0..n {
+        let i = (start + k) % n;
+        let mut rb = ReadBuf::new(buf);
+        match sockets[i].poll_recv_from(cx, &mut rb) {
+            Poll::Ready(Ok(from)) => return Poll::Ready((i, Ok((rb.filled().len(), from)))),
+            Poll::Ready(Err(e)) => return Poll::Ready((i, Err(e))),
+            Poll::Pending => {}
+        }
+    }
+    Poll::Pending
+}
+
+/// Most datagrams read from the sockets before the machine's output is sent.
+const RECV_BATCH: usize = 64;
+
 async fn run(
-    mut pc: weft_peerconnection::PeerConnection,
+    mut pc: Core,
     sockets: Vec<UdpSocket>,
     mut commands: mpsc::Receiver<Cmd>,
     events: mpsc::Sender<Event>,
 ) {
-    let Some(socket) = sockets.into_iter().next() else {
-        return;
-    };
-    let Ok(local) = socket.local_addr() else {
-        return;
-    };
+    let locals: Vec<SocketAddr> = sockets
+        .iter()
+        .map(|s| {
+            s.local_addr()
+                .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)))
+        })
+        .collect();
     let mut buf = vec![0u8; 65_536];
     let sleep = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(sleep);
     let mut closing = false;
+    let mut start = 0usize;
     loop {
         while let Some(t) = pc.poll_transmit() {
-            if let Err(e) = socket.send_to(&t.payload, t.destination).await {
-                debug!("peer connection: send to {} failed: {e}", t.destination);
+            let i = locals
+                .iter()
+                .position(|l| *l == t.source)
+                .or_else(|| {
+                    locals
+                        .iter()
+                        .position(|l| l.is_ipv4() == t.destination.is_ipv4())
+                })
+                .unwrap_or(0);
+            let s = &sockets[i];
+            match s.try_send_to(&t.payload, t.destination) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    if let Err(e) = s.send_to(&t.payload, t.destination).await {
+                        debug!("peer connection: send to {} failed: {e}", t.destination);
+                    }
+                }
+                Err(e) => debug!("peer connection: send to {} failed: {e}", t.destination),
             }
         }
         while let Some(ev) = pc.poll_event() {
             if events.send(ev).await.is_err() {
-                return;
+                // Nobody listens any more: the handle is gone.
+                pc.close(now());
+                closing = true;
             }
         }
         if closing {
+            while let Some(t) = pc.poll_transmit() {
+                if let Some(i) = locals.iter().position(|l| *l == t.source) {
+                    let _ = sockets[i].try_send_to(&t.payload, t.destination);
+                }
+            }
             return;
         }
         let timer = pc.poll_timeout();
@@ -335,38 +858,46 @@ async fn run(
             sleep.as_mut().reset(tokio::time::Instant::from_std(at));
         }
         tokio::select! {
-            r = socket.recv_from(&mut buf) => match r {
-                Ok((n, from)) => pc.handle_input(now(), Received {
-                    source: from,
-                    destination: local,
-                    transport: Transport::Udp,
-                    payload: Bytes::copy_from_slice(&buf[..n]),
-                }),
-                Err(e) => debug!("peer connection: receive failed: {e}"),
+            (i, r) = std::future::poll_fn(|cx| poll_any(&sockets, start, &mut buf, cx)) => {
+                start = start.wrapping_add(1);
+                let t = now();
+                match r {
+                    Ok((n, from)) => pc.handle_input(t, received(from, locals[i], &buf[..n])),
+                    Err(e) => debug!("peer connection: receive failed: {e}"),
+                }
+                // Read what else is waiting before answering it all at once.
+                let mut more = 0;
+                'drain: while more < RECV_BATCH {
+                    let mut any = false;
+                    for (j, s) in sockets.iter().enumerate() {
+                        if let Ok((n, from)) = s.try_recv_from(&mut buf) {
+                            pc.handle_input(t, received(from, locals[j], &buf[..n]));
+                            more += 1;
+                            any = true;
+                        }
+                    }
+                    if !any {
+                        break 'drain;
+                    }
+                }
             },
             _ = &mut sleep, if timer.is_some() => pc.handle_timeout(now()),
             cmd = commands.recv() => {
                 let t = now();
                 match cmd {
-                    Some(Cmd::CreateOffer(r)) => { let _ = r.send(pc.create_offer().map_err(pc_err)); }
-                    Some(Cmd::CreateAnswer(r)) => { let _ = r.send(pc.create_answer().map_err(pc_err)); }
-                    Some(Cmd::SetLocal(k, s, r)) => { let _ = r.send(pc.set_local_description(t, k, &s).map_err(pc_err)); }
-                    Some(Cmd::SetRemote(k, s, r)) => { let _ = r.send(pc.set_remote_description(t, k, &s).map_err(pc_err)); }
-                    Some(Cmd::AddCandidate(c, r)) => { let _ = r.send(pc.add_ice_candidate(t, &c).map_err(pc_err)); }
-                    Some(Cmd::CreateChannel(i, r)) => { let _ = r.send(pc.create_data_channel(t, i).map_err(pc_err)); }
-                    Some(Cmd::Send(h, d, b, r)) => { let _ = r.send(pc.send(t, h, d, b).map_err(pc_err)); }
-                    Some(Cmd::CloseChannel(h, r)) => { let _ = r.send(pc.close_channel(t, h).map_err(pc_err)); }
-                    Some(Cmd::Info(h, r)) => {
-                        let info = pc.channel_id(h).and_then(|id| pc.data_channels().and_then(|d| d.channel(id).cloned()));
-                        let _ = r.send(info);
+                    Some(Cmd::Run(job)) => job(&mut pc, t),
+                    Some(Cmd::Servers(turn, stun)) => {
+                        for s in turn {
+                            if let Err(e) = pc.add_turn_server(t, s) {
+                                debug!("peer connection: TURN server refused: {e}");
+                            }
+                        }
+                        for s in stun {
+                            if let Err(e) = pc.add_stun_server(t, s) {
+                                debug!("peer connection: STUN server refused: {e}");
+                            }
+                        }
                     }
-                    Some(Cmd::State(r)) => { let _ = r.send((pc.connection_state(), pc.jsep().signaling_state())); }
-                    Some(Cmd::LocalDescription(r)) => { let _ = r.send(pc.jsep().local_description().map(|(_, s)| s.to_owned())); }
-                    Some(Cmd::Buffered(h, r)) => { let _ = r.send(pc.buffered_amount(h)); }
-                    Some(Cmd::LowThreshold(h, n, r)) => { let _ = r.send(pc.set_buffered_amount_low_threshold(h, n).map_err(pc_err)); }
-                    Some(Cmd::SctpStats(r)) => { let _ = r.send(pc.data_channels().map(|d| d.sctp().stats())); }
-                    Some(Cmd::Stats(r)) => { let _ = r.send(pc.stats()); }
-                    Some(Cmd::RestartIce(r)) => { let _ = r.send(pc.restart_ice(t).map_err(pc_err)); }
                     Some(Cmd::Close) | None => {
                         pc.close(t);
                         closing = true;
@@ -374,5 +905,14 @@ async fn run(
                 }
             }
         }
+    }
+}
+
+fn received(source: SocketAddr, destination: SocketAddr, payload: &[u8]) -> Received {
+    Received {
+        source,
+        destination,
+        transport: Transport::Udp,
+        payload: Bytes::copy_from_slice(payload),
     }
 }

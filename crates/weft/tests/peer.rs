@@ -1,0 +1,290 @@
+//! `weft::peer::PeerConnection` on real loopback sockets: gathering with STUN and TURN
+//! servers (weft's own, started here), the W3C getters, `setConfiguration`'s rules, and that
+//! closed connections leave no task or socket behind.
+
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use weft::peer::{
+    ChannelInit, ConnectionState, Event, GatheringState, IceServer, IceTransportPolicy,
+    PeerConnection, RtcConfiguration, SdpType, SignalingState,
+};
+
+const T: Duration = Duration::from_secs(20);
+
+/// Reads events until `f` picks one; everything read is kept in `seen`.
+async fn wait_for<R>(
+    pc: &mut PeerConnection,
+    seen: &mut Vec<Event>,
+    mut f: impl FnMut(&Event) -> Option<R>,
+) -> R {
+    for e in seen.iter() {
+        if let Some(r) = f(e) {
+            return r;
+        }
+    }
+    loop {
+        let e = tokio::time::timeout(T, pc.next_event())
+            .await
+            .expect("event in time")
+            .expect("connection still open");
+        let r = f(&e);
+        seen.push(e);
+        if let Some(r) = r {
+            return r;
+        }
+    }
+}
+
+async fn turn_server(ports: (u16, u16)) -> weft::turn::TurnServer {
+    let mut config = weft::turn::ServerConfig {
+        allow_peers: vec!["127.0.0.0/8".parse().unwrap()],
+        ..Default::default()
+    };
+    config.users.insert("alice".into(), "alicepw".into());
+    weft::turn::TurnServer::udp(
+        "127.0.0.1:0".parse().unwrap(),
+        "127.0.0.1".parse().unwrap(),
+        ports,
+        config,
+    )
+    .await
+    .unwrap()
+}
+
+/// Offer, wait for complete gathering on each side, exchange full descriptions.
+async fn negotiate(
+    a: &mut PeerConnection,
+    ea: &mut Vec<Event>,
+    b: &mut PeerConnection,
+    eb: &mut Vec<Event>,
+) {
+    let offer = a.create_offer().await.unwrap();
+    a.set_local_description(SdpType::Offer, &offer)
+        .await
+        .unwrap();
+    wait_for(a, ea, |e| {
+        (*e == Event::IceGatheringState(GatheringState::Complete)).then_some(())
+    })
+    .await;
+    let offer = a.local_description().await.unwrap().unwrap();
+    assert!(offer.contains("a=end-of-candidates"), "{offer}");
+    b.set_remote_description(SdpType::Offer, &offer)
+        .await
+        .unwrap();
+    let answer = b.create_answer().await.unwrap();
+    b.set_local_description(SdpType::Answer, &answer)
+        .await
+        .unwrap();
+    wait_for(b, eb, |e| {
+        (*e == Event::IceGatheringState(GatheringState::Complete)).then_some(())
+    })
+    .await;
+    let answer = b.local_description().await.unwrap().unwrap();
+    a.set_remote_description(SdpType::Answer, &answer)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn relay_only_through_weft_turn_server_with_stun_and_getters() {
+    let turn = turn_server((49950, 49969)).await;
+    let stun = weft::stun::StunServer::udp("127.0.0.1:0".parse().unwrap(), Default::default())
+        .await
+        .unwrap();
+    let servers = vec![
+        IceServer::new([format!("stun:{}", stun.local_addr())]),
+        IceServer::turn([format!("turn:{}", turn.local_addr())], "alice", "alicepw"),
+    ];
+    let config = RtcConfiguration {
+        ice_servers: servers.clone(),
+        ice_transport_policy: IceTransportPolicy::Relay,
+        ..RtcConfiguration::loopback()
+    };
+    let mut a = PeerConnection::new(config.clone()).await.unwrap();
+    let mut b = PeerConnection::new(config).await.unwrap();
+    let (mut ea, mut eb) = (Vec::new(), Vec::new());
+    assert_eq!(a.ice_gathering_state().await.unwrap(), GatheringState::New);
+    assert_eq!(a.can_trickle_ice_candidates().await.unwrap(), None);
+    assert!(a.sctp().await.unwrap().is_none());
+    let chat = a
+        .create_data_channel(ChannelInit::new("chat"))
+        .await
+        .unwrap();
+    negotiate(&mut a, &mut ea, &mut b, &mut eb).await;
+    for e in ea.iter().chain(&eb) {
+        if let Event::IceCandidate(c) = e {
+            assert!(
+                c.contains("typ relay"),
+                "relay policy signals relayed candidates only: {c}"
+            );
+        }
+        assert!(
+            !matches!(e, Event::IceCandidateError { .. }),
+            "no server failed: {e:?}"
+        );
+    }
+    wait_for(&mut a, &mut ea, |e| {
+        (*e == Event::ConnectionState(ConnectionState::Connected)).then_some(())
+    })
+    .await;
+    wait_for(&mut a, &mut ea, |e| match e {
+        Event::Channel(h, weft::datachannel::ChannelEvent::Open(_)) if *h == chat => Some(()),
+        _ => None,
+    })
+    .await;
+    let st = a.get_stats().await.unwrap();
+    let pair = st.candidate_pairs.iter().find(|p| p.selected).unwrap();
+    let local = st
+        .candidates
+        .iter()
+        .find(|c| c.id == pair.local_candidate_id)
+        .unwrap();
+    assert_eq!(local.candidate_type, "relay");
+    assert_eq!(st.certificates.len(), 2);
+    assert_eq!(a.can_trickle_ice_candidates().await.unwrap(), Some(true));
+    let sctp = a.sctp().await.unwrap().unwrap();
+    assert_eq!(sctp.state, weft::peer::SctpState::Established);
+    assert_eq!(sctp.max_message_size, 256 * 1024);
+    assert!(sctp.max_channels >= 1024, "{sctp:?}");
+    assert_eq!(a.signaling_state().await.unwrap(), SignalingState::Stable);
+    assert!(a.current_local_description().await.unwrap().is_some());
+    assert!(a.pending_local_description().await.unwrap().is_none());
+    assert!(a.current_remote_description().await.unwrap().is_some());
+    assert!(turn.stats().allocations_total >= 2, "{:?}", turn.stats());
+    assert!(
+        stun.stats().binding_requests == 0,
+        "relay policy asks no STUN server"
+    );
+
+    // setConfiguration: what cannot change is refused by name; the policy is fixed now.
+    let mut c = a.get_configuration().clone();
+    c.bundle_policy = weft::peer::BundlePolicy::MaxBundle;
+    assert!(matches!(
+        a.set_configuration(c).await,
+        Err(weft::Error::InvalidModification("bundlePolicy"))
+    ));
+    let mut c = a.get_configuration().clone();
+    c.ice_transport_policy = IceTransportPolicy::All;
+    assert!(matches!(
+        a.set_configuration(c).await,
+        Err(weft::Error::InvalidModification("iceTransportPolicy"))
+    ));
+    let mut c = a.get_configuration().clone();
+    c.ice_servers.truncate(1);
+    a.set_configuration(c).await.unwrap();
+    assert_eq!(a.get_configuration().ice_servers.len(), 1);
+}
+
+#[tokio::test]
+async fn stun_gathering_completes_and_an_unreachable_server_is_a_candidate_error() {
+    let stun = weft::stun::StunServer::udp("127.0.0.1:0".parse().unwrap(), Default::default())
+        .await
+        .unwrap();
+    // A port nobody listens on: the request goes unanswered (or is refused).
+    let dead = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dead_addr: SocketAddr = dead.local_addr().unwrap();
+    drop(dead);
+    let config = RtcConfiguration {
+        ice_servers: vec![
+            IceServer::new([format!("stun:{}", stun.local_addr())]),
+            IceServer::new([format!("stun:{dead_addr}")]),
+            IceServer::new(["turns:127.0.0.1:5349"]),
+            IceServer::new(["http://not-a-stun-uri"]),
+        ],
+        ..RtcConfiguration::loopback()
+    };
+    let mut a = PeerConnection::new(config).await.unwrap();
+    let mut ea = Vec::new();
+    a.create_data_channel(ChannelInit::new("x")).await.unwrap();
+    let offer = a.create_offer().await.unwrap();
+    a.set_local_description(SdpType::Offer, &offer)
+        .await
+        .unwrap();
+    wait_for(&mut a, &mut ea, |e| {
+        (*e == Event::IceGatheringState(GatheringState::Complete)).then_some(())
+    })
+    .await;
+    let errors: Vec<(String, u16)> = ea
+        .iter()
+        .filter_map(|e| match e {
+            Event::IceCandidateError { url, code, .. } => Some((url.clone(), *code)),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        errors.contains(&(format!("stun:{dead_addr}"), 701)),
+        "{errors:?}"
+    );
+    assert!(
+        errors.contains(&("turns:127.0.0.1:5349".into(), 701)),
+        "{errors:?}"
+    );
+    assert!(
+        errors.contains(&("http://not-a-stun-uri".into(), 701)),
+        "{errors:?}"
+    );
+    assert!(
+        !errors
+            .iter()
+            .any(|(u, _)| *u == format!("stun:{}", stun.local_addr())),
+        "{errors:?}"
+    );
+    assert!(
+        stun.stats().binding_requests >= 1,
+        "the live server was asked"
+    );
+    // On loopback the mapped address is the host address: no srflx candidate (as browsers).
+    let sdp = a.local_description().await.unwrap().unwrap();
+    assert!(
+        !sdp.contains("typ srflx") && sdp.contains("typ host"),
+        "{sdp}"
+    );
+}
+
+/// Counts this process's open file descriptors.
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_connections_opened_and_dropped_leave_no_task_or_socket() {
+    let metrics = tokio::runtime::Handle::current().metrics();
+    let cert = weft::peer::generate_certificate(weft::peer::KeyType::EcdsaP256).unwrap();
+    let config = RtcConfiguration {
+        certificates: vec![cert],
+        ..RtcConfiguration::loopback()
+    };
+    // Warm up what lives for the process (the runtime's own descriptors).
+    drop(PeerConnection::new(config.clone()).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let tasks_before = metrics.num_alive_tasks();
+    let fds_before = open_fds();
+    for i in 0..1000 {
+        let pc = PeerConnection::new(config.clone()).await.unwrap();
+        if i % 2 == 0 {
+            // Half are used a little and closed explicitly, half just dropped.
+            pc.create_data_channel(ChannelInit::new("c")).await.unwrap();
+            let offer = pc.create_offer().await.unwrap();
+            pc.set_local_description(SdpType::Offer, &offer)
+                .await
+                .unwrap();
+            pc.close().await;
+        }
+        drop(pc);
+    }
+    let mut tasks = metrics.num_alive_tasks();
+    let mut fds = open_fds();
+    for _ in 0..100 {
+        if tasks <= tasks_before && fds <= fds_before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        tasks = metrics.num_alive_tasks();
+        fds = open_fds();
+    }
+    assert!(tasks <= tasks_before, "tasks {tasks_before} -> {tasks}");
+    assert!(fds <= fds_before, "descriptors {fds_before} -> {fds}");
+}
