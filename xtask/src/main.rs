@@ -6,6 +6,8 @@
 //! cargo xtask fuzz TARGET --seconds N run one fuzz target (cargo-fuzz, nightly)
 //! cargo xtask fuzz --all --seconds N  run every fuzz target for N seconds each
 //! cargo xtask bench                   run the criterion benches and print a summary
+//! cargo xtask interop [BROWSER...]     weft against headless Chromium and Firefox
+//! cargo xtask netns                   two peers behind iptables NATs in network namespaces
 //! ```
 
 #![allow(clippy::print_stdout, clippy::print_stderr, clippy::disallowed_methods)]
@@ -15,6 +17,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
+
+mod netns;
 
 /// The sans-IO protocol crates (directories under `crates/`): no tokio, no IO.
 const PROTOCOL_CRATES: &[&str] = &[
@@ -41,16 +45,17 @@ fn main() -> Result<()> {
         ["fuzz", rest @ ..] => fuzz(rest),
         ["bench", rest @ ..] => bench(rest),
         ["interop", rest @ ..] => interop(rest).map(|_| ()),
+        ["netns"] => netns::netns().map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask ci [--no-fuzz] [--no-interop] | no-tokio | fuzz (TARGET|--all|--build) [--seconds N] | bench [CRATE...] | interop [chromium] [firefox]"
+                "usage: cargo xtask ci [--no-fuzz] [--no-interop] [--no-netns] | no-tokio | fuzz (TARGET|--all|--build) [--seconds N] | bench [CRATE...] | interop [chromium] [firefox] | netns"
             );
             bail!("unknown task {args:?}")
         }
     }
 }
 
-fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives one level below the workspace root")
@@ -58,7 +63,7 @@ fn root() -> PathBuf {
 }
 
 /// Runs a command in the workspace root, echoing it, and fails when it fails.
-fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
+pub(crate) fn run(program: &str, args: &[&str], envs: &[(&str, &str)]) -> Result<()> {
     println!("\n==> {program} {}", args.join(" "));
     let t = Instant::now();
     let status = Command::new(program)
@@ -138,6 +143,11 @@ fn ci(rest: &[&str]) -> Result<()> {
     } else {
         interop(&[])?
     };
+    let netns_summary = if rest.contains(&"--no-netns") {
+        "skipped (--no-netns)".to_string()
+    } else {
+        netns::netns()?
+    };
     // Tests last, so that their summary closes the log.
     let (passed, failed, ignored) = test_workspace()?;
     println!(
@@ -145,6 +155,7 @@ fn ci(rest: &[&str]) -> Result<()> {
         t.elapsed().as_secs_f64()
     );
     println!("interop: {interop_summary}");
+    println!("netns: {netns_summary}");
     println!("tests: {passed} passed, {failed} failed, {ignored} skipped");
     Ok(())
 }

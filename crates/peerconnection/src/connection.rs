@@ -176,6 +176,8 @@ pub struct PeerConnection {
     /// DTLS records that arrived before our DTLS started (the peer's ClientHello can beat
     /// the answer to us), replayed once it does. Bounded.
     early_dtls: VecDeque<Bytes>,
+    /// The last datagrams of a closing connection (SCTP ABORT, close_notify).
+    farewell: VecDeque<Transmit>,
     channels_opened: u32,
     channels_closed: u32,
     pair_changes: u32,
@@ -265,6 +267,7 @@ impl PeerConnection {
             remote_ufrag: None,
             restarting: false,
             early_dtls: VecDeque::new(),
+            farewell: VecDeque::new(),
             channels_opened: 0,
             channels_closed: 0,
             pair_changes: 0,
@@ -672,20 +675,33 @@ impl PeerConnection {
         self.after_signaling(now, before)
     }
 
-    /// Closes everything.
+    /// Closes everything (W3C `close`): the SCTP association is aborted and DTLS sends
+    /// close_notify, both still on the selected pair, before the ICE agent closes; those
+    /// last datagrams come out of [`PeerConnection::poll_transmit`].
     pub fn close(&mut self, now: Instant) {
         self.now = now;
-        if let Some(dc) = self.dc.as_mut() {
-            dc.close(now);
+        if self.state == ConnectionState::Closed {
+            return;
         }
+        // Closed first: what the goodbyes cause below (DTLS `Closed`) is not a failure.
+        self.set_state(ConnectionState::Closed);
+        if let Some(dc) = self.dc.as_mut() {
+            dc.sctp_mut().abort(now, "peer connection closed");
+        }
+        self.pump(now);
         if let Some(d) = self.dtls.as_mut() {
             d.close(now);
         }
+        self.pump(now);
         if let Some(ice) = self.ice.as_mut() {
+            while let Some(t) = ice.poll_transmit() {
+                if self.farewell.len() < MAX_EARLY_DTLS {
+                    self.farewell.push_back(t);
+                }
+            }
             ice.close(now);
         }
         self.jsep.close();
-        self.set_state(ConnectionState::Closed);
     }
 
     fn after_signaling(&mut self, now: Instant, before: SignalingState) -> Result<(), Error> {
@@ -835,6 +851,9 @@ impl PeerConnection {
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        if let Some(t) = self.farewell.pop_front() {
+            return Some(t);
+        }
         let now = self.now;
         self.pump(now);
         self.ice.as_mut()?.poll_transmit()

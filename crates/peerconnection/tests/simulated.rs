@@ -203,6 +203,46 @@ fn offer_answer_ice_dtls_sctp_and_a_data_channel_end_to_end() {
     let bst = pc(&sim, b).pc.stats();
     assert_eq!(bst.peer_connection.data_channels_opened, 1);
     eprintln!("connected after {connected_after:?} of virtual time");
+    // A second channel, then `close`: the peer hears of it at once (SCTP ABORT and
+    // close_notify go out before the agent closes), not after consent expires.
+    let two = sim.with_node::<Pc, _>(a, |p, now| {
+        p.pc.create_data_channel(now, ChannelInit::new("two"))
+            .unwrap()
+    });
+    sim.run_until(
+        |s| {
+            pc(s, a).events.iter().any(
+                |e| matches!(e, Event::Channel(h, weft_datachannel::Event::Open(_)) if *h == two),
+            )
+        },
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    let closed_before = pc(&sim, b)
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Channel(_, weft_datachannel::Event::Closed(_))))
+        .count();
+    sim.with_node::<Pc, _>(a, |p, now| p.pc.close(now));
+    assert_eq!(pc(&sim, a).pc.connection_state(), ConnectionState::Closed);
+    sim.run_until(
+        |s| {
+            pc(s, b)
+                .events
+                .iter()
+                .filter(|e| matches!(e, Event::Channel(_, weft_datachannel::Event::Closed(_))))
+                .count()
+                > closed_before
+        },
+        Duration::from_secs(1),
+    )
+    .unwrap();
+    assert!(
+        !pc(&sim, a)
+            .events
+            .contains(&Event::ConnectionState(ConnectionState::Failed)),
+        "closing is not failing"
+    );
 }
 
 #[test]
