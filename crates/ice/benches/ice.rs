@@ -92,5 +92,37 @@ fn checks(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, checks);
+fn mdns(c: &mut Criterion) {
+    use weft_ice::mdns::{GROUP_V4, Mdns, MdnsConfig, Message, Name};
+    let now = Instant::now();
+    let mut g = c.benchmark_group("mdns");
+    g.throughput(Throughput::Elements(1));
+    let name = Name::new("1f4712db-ea17-4bcf-a596-105139dfd8bf.local").unwrap();
+    let query = Message::query(&name).to_vec();
+    g.bench_function("decode_query", |bench| {
+        bench.iter(|| Message::decode(std::hint::black_box(&query)).unwrap())
+    });
+    let mut m = Mdns::new(MdnsConfig {
+        rng_seed: Some([1; 32]),
+        announcements: 0,
+        ..MdnsConfig::default()
+    });
+    let registered = m.register(now, "192.168.1.20".parse().unwrap()).unwrap();
+    let ask = Received {
+        source: "192.168.1.30:40000".parse().unwrap(),
+        destination: GROUP_V4,
+        transport: Transport::Udp,
+        payload: Bytes::from(Message::query(&Name::new(&registered).unwrap()).to_vec()),
+    };
+    // From a legacy port, so that every query is answered (no once-a-second limit).
+    g.bench_function("answer_query", |bench| {
+        bench.iter(|| {
+            m.handle_input(now, ask.clone());
+            m.poll_transmit().unwrap()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, checks, mdns);
 criterion_main!(benches);

@@ -2462,7 +2462,7 @@ fn transaction_id(buf: &[u8]) -> TransactionId {
 }
 
 /// A seed from OS entropy, through weft-stun's generator (itself seeded by OpenSSL).
-fn os_seed() -> [u8; 32] {
+pub(crate) fn os_seed() -> [u8; 32] {
     let mut c = weft_stun::Client::new(ClientConfig::default());
     let mut seed = [0; 32];
     for chunk in seed.chunks_mut(12) {

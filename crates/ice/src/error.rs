@@ -68,6 +68,10 @@ pub enum Error {
     /// The outgoing queue is full: drain `poll_transmit` first.
     #[error("transmit queue full")]
     QueueFull,
+    /// An [`Mdns`](crate::mdns::Mdns) command was refused: a name that is not `.local`, an
+    /// address that cannot have a name, or a full table.
+    #[error("mdns: {0}")]
+    Mdns(&'static str),
     /// A candidate string did not parse.
     #[error("candidate parse error")]
     Parse(#[from] ParseError),

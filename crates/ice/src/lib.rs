@@ -68,6 +68,7 @@
 //! | RFC 8839 | the `candidate` attribute, through `weft-sdp` | `ufrag` extension honoured |
 //! | RFC 8445 §5.1.1.2 with RFC 8489 | server-reflexive candidates: Binding requests to STUN servers, retransmitted, abandoned after [`Config::stun_timeout`] | UDP; no candidate when the server sees the base itself |
 //! | RFC 8656 | relayed candidates: allocation, permissions, channel to the selected peer | UDP to the server |
+//! | draft-ietf-mmusic-mdns-ice-candidates, RFC 6762 subset | [`mdns`]: `.local` names for host addresses and their resolution, a sans-IO [`mdns::Mdns`] machine and DNS codec | the driver owns the multicast sockets and swaps names for addresses in candidates |
 //! | W3C webrtc-pc | `RTCIceGatheringState`, `RTCIceTransportState` meanings, selected pair change, pair stats, `icecandidateerror` (701 for a silent server) | |
 //!
 //! USE-CANDIDATE is accepted the way browsers send it: on a check of a pair that already
@@ -89,9 +90,14 @@
 //! [`Agent::add_local_candidate`] also works: the agent then sends from the relayed address
 //! and the driver's own TURN client must wrap it.
 //!
+//! mDNS names (draft-ietf-mmusic-mdns-ice-candidates) are handled next to the agent, not in
+//! it: the [`mdns::Mdns`] machine gives `.local` names to host addresses and answers for them,
+//! and resolves the names in remote candidates (which parse as
+//! [`ParseErrorKind::UnresolvedAddress`]); the driver runs it on the mDNS multicast sockets
+//! and gives the agent addresses only.
+//!
 //! Not here: finding host candidates (interfaces are the driver's), STUN over TCP or TLS for
-//! server-reflexive gathering, mDNS name generation and resolution (the driver resolves `.local` names
-//! before [`Agent::add_remote_candidate`]; [`ParseErrorKind::UnresolvedAddress`] flags them),
+//! server-reflexive gathering,
 //! ICE-TCP (TCP candidates are parsed and kept, `tcptype` included, but not paired), TURN
 //! over TCP or TLS, several components, aggressive nomination (deprecated by RFC 8445), and
 //! renomination sent by the controlling side (it nominates once per generation). A lite agent
@@ -115,6 +121,7 @@ mod candidate;
 mod config;
 mod error;
 mod event;
+pub mod mdns;
 mod stats;
 
 pub use agent::{Agent, PairState, pair_priority};
