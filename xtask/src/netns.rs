@@ -6,7 +6,9 @@
 //! address-and-port-dependent filtering), `symmetric` is `MASQUERADE --random-fully` (a new
 //! random port per destination). Runs: full-cone on both sides (direct path expected),
 //! restricted behind full-cone (direct), full-cone with `iceTransportPolicy: relay` (relayed
-//! on both sides), symmetric on both sides (a relay expected).
+//! on both sides), symmetric on both sides (a relay expected), and both peers on the public
+//! network with their host addresses behind mDNS `.local` names (host to host expected,
+//! names resolved over multicast DNS).
 //!
 //! Two restricted NATs do not meet directly here: the first check to arrive at a NAT leaves
 //! a conntrack entry that makes the NAT's own host's later mapping towards that peer take
@@ -179,12 +181,26 @@ struct Outcome {
     echoed: bool,
 }
 
-fn spawn_peer(net: &Net, ns: &str, bin: &str, role: &str, relay: bool) -> Result<Child> {
+/// How a run is set up.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    /// The namespaces of the offerer and the answerer.
+    hosts: [&'static str; 2],
+    /// `iceTransportPolicy: relay`.
+    relay: bool,
+    /// Host candidates behind mDNS names.
+    mdns: bool,
+}
+
+fn spawn_peer(net: &Net, ns: &str, bin: &str, role: &str, run: Run) -> Result<Child> {
     let mut cmd = Command::new("ip");
     cmd.args(["netns", "exec", &net.ns(ns), bin, "--role", role])
         .args(["--server", "198.51.100.1:3478", "--user", "weft:weftpw"]);
-    if relay {
+    if run.relay {
         cmd.arg("--relay");
+    }
+    if run.mdns {
+        cmd.arg("--mdns");
     }
     cmd.stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -193,9 +209,9 @@ fn spawn_peer(net: &Net, ns: &str, bin: &str, role: &str, relay: bool) -> Result
 }
 
 /// Runs the two peers, carrying each one's `SDP` line to the other.
-fn call(net: &Net, bin: &str, relay: bool) -> Result<(Outcome, Outcome)> {
-    let mut a = spawn_peer(net, "ha", bin, "offer", relay)?;
-    let mut b = spawn_peer(net, "hb", bin, "answer", relay)?;
+fn call(net: &Net, bin: &str, run: Run) -> Result<(Outcome, Outcome)> {
+    let mut a = spawn_peer(net, run.hosts[0], bin, "offer", run)?;
+    let mut b = spawn_peer(net, run.hosts[1], bin, "answer", run)?;
     let (tx, rx) = mpsc::channel::<(usize, String)>();
     for (i, child) in [&mut a, &mut b].into_iter().enumerate() {
         let out = child.stdout.take().context("peer stdout")?;
@@ -300,26 +316,49 @@ pub fn netns() -> Result<String> {
     let (peer, weft) = (peer.to_string_lossy(), weft.to_string_lossy());
     let mut summary = Vec::new();
     use Nat::*;
-    for (name, kinds, relay, want_relay) in [
-        ("full-cone NATs", [FullCone, FullCone], false, false),
+    let lans = ["ha", "hb"];
+    let natted = Run {
+        hosts: lans,
+        relay: false,
+        mdns: false,
+    };
+    let relayed = Run {
+        relay: true,
+        ..natted
+    };
+    // Both peers on the public network, their host addresses hidden behind mDNS names.
+    let mdns = Run {
+        hosts: ["pub", "pub"],
+        relay: false,
+        mdns: true,
+    };
+    for (name, kinds, setup, want_relay) in [
+        ("full-cone NATs", [FullCone, FullCone], natted, false),
         (
             "restricted NAT behind full-cone",
             [Restricted, FullCone],
-            false,
+            natted,
             false,
         ),
         (
             "full-cone NATs, relay policy",
             [FullCone, FullCone],
-            true,
+            relayed,
             true,
         ),
-        ("symmetric NATs", [Symmetric, Symmetric], false, true),
+        ("symmetric NATs", [Symmetric, Symmetric], natted, true),
+        (
+            "same network, mDNS host names",
+            [FullCone, FullCone],
+            mdns,
+            false,
+        ),
     ] {
+        let relay = setup.relay;
         println!("\n==> netns: {name}");
         let mut net = Net::build(kinds)?;
         net.start_server(&weft)?;
-        let (a, b) = call(&net, &peer, relay).with_context(|| format!("netns: {name}"))?;
+        let (a, b) = call(&net, &peer, setup).with_context(|| format!("netns: {name}"))?;
         drop(net);
         let (Some(ca), Some(cb)) = (a.connected.clone(), b.connected.clone()) else {
             bail!("netns: {name}: a side never connected ({a:?}, {b:?})");
@@ -330,6 +369,9 @@ pub fn netns() -> Result<String> {
         let relayed = ca.1 == "relay" || ca.2 == "relay";
         if relay && !(ca.1 == "relay" && cb.1 == "relay") {
             bail!("netns: {name}: relay policy must use relayed local candidates: {ca:?} {cb:?}");
+        }
+        if setup.mdns && (ca.1 != "host" || ca.2 != "host") {
+            bail!("netns: {name}: expected host to host through resolved names, got {ca:?}");
         }
         if relayed != want_relay {
             bail!("netns: {name}: expected relayed={want_relay}, got {ca:?} / {cb:?}");

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use log::{debug, info};
 use weft_datachannel::{ChannelId, ChannelInit, Endpoint, Role as DcRole};
 use weft_dtls::{Certificate, Connection, HashAlgorithm, Role as DtlsRoleD};
+use weft_ice::mdns::{Mdns, MdnsConfig, MdnsEvent};
 use weft_ice::{
     Agent, Candidate, CandidateKind, Credentials, GatheringState, Role as IceRole,
     State as IceState, StunServer, TurnServer,
@@ -46,6 +47,22 @@ pub struct Config {
     /// W3C `iceTransportPolicy`: with [`IceTransportPolicy::Relay`] only relayed local
     /// candidates are paired and signalled.
     pub ice_transport_policy: IceTransportPolicy,
+    /// mDNS for host candidates (draft-ietf-mmusic-mdns-ice-candidates).
+    pub mdns: MdnsMode,
+}
+
+/// How a [`PeerConnection`] uses mDNS `.local` names for host candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum MdnsMode {
+    /// Neither: remote `.local` candidates are dropped.
+    Disabled,
+    /// Resolve the `.local` candidates peers send (browsers hide their host addresses
+    /// this way); signal our own host candidates with their addresses. The default.
+    #[default]
+    Resolve,
+    /// Resolve, and signal our host candidates under fresh `.local` names too (related
+    /// addresses of other candidates become `0.0.0.0`), as browsers do.
+    ResolveAndHide,
 }
 
 /// W3C `RTCIceTransportPolicy`.
@@ -69,6 +86,7 @@ impl Config {
             },
             rng_seed: None,
             ice_transport_policy: IceTransportPolicy::All,
+            mdns: MdnsMode::default(),
         }
     }
 }
@@ -152,6 +170,12 @@ pub struct PeerConnection {
     host_done: bool,
     gathering: GatheringState,
     peer_fingerprint: Option<String>,
+    mdns_mode: MdnsMode,
+    mdns: Option<Mdns>,
+    /// Our `.local` name per host address.
+    mdns_names: HashMap<std::net::IpAddr, String>,
+    /// Remote candidates waiting for their name to resolve. Bounded.
+    mdns_pending: Vec<(String, weft_sdp::Candidate)>,
     role_fixed: bool,
     wall: SystemTime,
     start: Instant,
@@ -201,6 +225,9 @@ enum Server {
     Stun(StunServer),
 }
 
+/// Most remote candidates waiting for an mDNS answer.
+const MAX_MDNS_PENDING: usize = 32;
+
 /// Most early DTLS records kept.
 const MAX_EARLY_DTLS: usize = 16;
 
@@ -247,6 +274,16 @@ impl PeerConnection {
             host_done: false,
             gathering: GatheringState::New,
             peer_fingerprint: None,
+            mdns_mode: config.mdns,
+            mdns: (config.mdns != MdnsMode::Disabled).then(|| {
+                Mdns::new(MdnsConfig {
+                    rng_seed: Some(seed),
+                    ipv6: false,
+                    ..MdnsConfig::default()
+                })
+            }),
+            mdns_names: HashMap::new(),
+            mdns_pending: Vec::new(),
             role_fixed: false,
             wall,
             start: now,
@@ -288,9 +325,119 @@ impl PeerConnection {
         }
         let ice = self.ice.as_mut().ok_or(Error::Closed)?;
         let c = ice.add_local_candidate(now, c)?;
-        self.jsep.local_parameters_mut().candidates.push(c.to_sdp());
-        self.events.push_back(Event::IceCandidate(c.to_string()));
+        self.signal_local(now, &c);
         Ok(())
+    }
+
+    /// Puts a local candidate into later descriptions and out as [`Event::IceCandidate`],
+    /// under its `.local` name when host addresses are hidden.
+    fn signal_local(&mut self, now: Instant, c: &Candidate) {
+        let s = self.signalled(now, c);
+        self.events.push_back(Event::IceCandidate(s.to_string()));
+        self.jsep.local_parameters_mut().candidates.push(s);
+    }
+
+    fn signalled(&mut self, now: Instant, c: &Candidate) -> weft_sdp::Candidate {
+        let mut s = c.to_sdp();
+        if self.mdns_mode != MdnsMode::ResolveAndHide {
+            return s;
+        }
+        let Some(mdns) = self.mdns.as_mut() else {
+            return s;
+        };
+        if c.kind == CandidateKind::Host {
+            let ip = c.address.ip();
+            let name = match self.mdns_names.get(&ip) {
+                Some(n) => Some(n.clone()),
+                None => match mdns.register(now, ip) {
+                    Ok(n) => {
+                        self.mdns_names.insert(ip, n.clone());
+                        Some(n)
+                    }
+                    Err(e) => {
+                        debug!("peerconnection: no mDNS name for a host candidate: {e}");
+                        None
+                    }
+                },
+            };
+            if let Some(n) = name {
+                s.address = n;
+            }
+        } else if s.related_address.is_some() {
+            s.related_address = Some(if c.address.is_ipv4() { "0.0.0.0" } else { "::" }.into());
+            s.related_port = Some(0);
+        }
+        s
+    }
+
+    /// A remote candidate from a description or trickled: `.local` names are resolved
+    /// first (when mDNS is on), other candidates go to the agent.
+    fn remote_candidate(&mut self, now: Instant, c: weft_sdp::Candidate) -> Result<(), Error> {
+        match Candidate::try_from(&c) {
+            Ok(cand) => {
+                let ice = self.ice.as_mut().ok_or(Error::Closed)?;
+                ice.add_remote_candidate(now, cand)?;
+                Ok(())
+            }
+            Err(e) if e.kind == weft_ice::ParseErrorKind::UnresolvedAddress => {
+                let Some(mdns) = self.mdns.as_mut() else {
+                    debug!("peerconnection: an mDNS candidate dropped (mDNS is off)");
+                    return Ok(());
+                };
+                if self.mdns_pending.len() >= MAX_MDNS_PENDING {
+                    debug!("peerconnection: too many mDNS candidates; one dropped");
+                    return Ok(());
+                }
+                match mdns.resolve(now, &c.address) {
+                    Ok(()) => self.mdns_pending.push((c.address.clone(), c)),
+                    Err(e) => debug!("peerconnection: cannot resolve a candidate: {e}"),
+                }
+                Ok(())
+            }
+            Err(_) => Err(Error::Jsep(crate::jsep::Error::Unusable("bad candidate"))),
+        }
+    }
+
+    /// A datagram that arrived on an mDNS socket (port 5353): answers for our names,
+    /// answers to our questions.
+    pub fn handle_mdns_input(&mut self, now: Instant, input: Received) {
+        self.now = now;
+        if let Some(m) = self.mdns.as_mut() {
+            m.handle_input(now, input);
+        }
+        self.pump(now);
+    }
+
+    /// Whether this connection speaks mDNS now: the driver needs an mDNS socket (IPv4 group
+    /// 224.0.0.251:5353) while this is true. Transmits for it have an unspecified source
+    /// address with port 5353.
+    pub fn wants_mdns(&self) -> bool {
+        !self.mdns_names.is_empty() || !self.mdns_pending.is_empty()
+    }
+
+    fn pump_mdns(&mut self, now: Instant) {
+        while let Some(ev) = self.mdns.as_mut().and_then(|m| m.poll_event()) {
+            match ev {
+                MdnsEvent::Resolved { name, addr } => {
+                    let (ready, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.mdns_pending)
+                        .into_iter()
+                        .partition(|(n, _)| n.eq_ignore_ascii_case(&name));
+                    self.mdns_pending = rest;
+                    for (_, mut c) in ready {
+                        c.address = addr.to_string();
+                        if let Err(e) = self.remote_candidate(now, c) {
+                            debug!("peerconnection: a resolved candidate was refused: {e}");
+                        }
+                    }
+                }
+                MdnsEvent::Failed { name } => {
+                    debug!("peerconnection: an mDNS name did not resolve");
+                    self.mdns_pending
+                        .retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+                }
+                _ => {}
+            }
+        }
     }
 
     fn admits(&self, c: &Candidate) -> bool {
@@ -375,19 +522,19 @@ impl PeerConnection {
         self.events.push_back(Event::IceGatheringState(g));
     }
 
-    /// A candidate the peer trickled (`addIceCandidate`).
+    /// A candidate the peer trickled (`addIceCandidate`); a `.local` one is resolved first.
     pub fn add_ice_candidate(&mut self, now: Instant, candidate: &str) -> Result<(), Error> {
         self.now = now;
-        let c: Candidate = candidate
+        let c: weft_sdp::Candidate = candidate
             .parse()
             .map_err(|_| Error::Jsep(crate::jsep::Error::Unusable("bad candidate")))?;
-        let ice = self
-            .ice
-            .as_mut()
-            .ok_or(Error::Jsep(crate::jsep::Error::Unusable(
+        if self.ice.is_none() {
+            return Err(Error::Jsep(crate::jsep::Error::Unusable(
                 "no remote description yet",
-            )))?;
-        ice.add_remote_candidate(now, c)?;
+            )));
+        }
+        self.remote_candidate(now, c)?;
+        self.pump(now);
         Ok(())
     }
 
@@ -621,8 +768,9 @@ impl PeerConnection {
         self.ice_config.local_credentials = creds;
         if let Some(ice) = self.ice.as_ref() {
             // Candidates go out again under the new ufrag.
-            let cands: Vec<_> = ice.local_candidates().map(|c| c.to_sdp()).collect();
-            self.jsep.local_parameters_mut().candidates = cands;
+            let cands: Vec<Candidate> = ice.local_candidates().cloned().collect();
+            let signalled = cands.iter().map(|c| self.signalled(now, c)).collect();
+            self.jsep.local_parameters_mut().candidates = signalled;
         }
         Ok(())
     }
@@ -778,13 +926,12 @@ impl PeerConnection {
         };
         ice.set_remote_credentials(now, Credentials { ufrag, pwd })?;
         ice.set_remote_lite(now, lite)?;
-        for c in &candidates {
-            if let Ok(c) = Candidate::try_from(c) {
-                // Candidates the agent cannot use yet (mDNS names) are skipped; trickle may follow.
-                let _ = ice.add_remote_candidate(now, c);
+        for c in candidates {
+            if let Err(e) = self.remote_candidate(now, c) {
+                debug!("peerconnection: a remote candidate was refused: {e}");
             }
         }
-        if eoc {
+        if eoc && let Some(ice) = self.ice.as_mut() {
             ice.end_of_remote_candidates(now)?;
         }
         Ok(())
@@ -846,12 +993,18 @@ impl PeerConnection {
         if let Some(dc) = self.dc.as_mut() {
             dc.handle_timeout(now);
         }
+        if let Some(m) = self.mdns.as_mut() {
+            m.handle_timeout(now);
+        }
         self.pump(now);
     }
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
         if let Some(t) = self.farewell.pop_front() {
+            return Some(t);
+        }
+        if let Some(t) = self.mdns.as_mut().and_then(|m| m.poll_transmit()) {
             return Some(t);
         }
         let now = self.now;
@@ -872,6 +1025,7 @@ impl PeerConnection {
             self.ice.as_ref().and_then(|i| i.poll_timeout()),
             self.dtls.as_ref().and_then(|d| d.poll_timeout()),
             self.dc.as_ref().and_then(|d| d.poll_timeout()),
+            self.mdns.as_ref().and_then(|m| m.poll_timeout()),
         ]
         .into_iter()
         .flatten()
@@ -880,6 +1034,7 @@ impl PeerConnection {
 
     /// Moves data between the machines until nothing moves.
     fn pump(&mut self, now: Instant) {
+        self.pump_mdns(now);
         for _ in 0..64 {
             let mut moved = false;
             while let Some(ev) = self.ice.as_mut().and_then(|i| i.poll_event()) {
@@ -911,10 +1066,7 @@ impl PeerConnection {
                         self.events
                             .push_back(Event::IceCandidateError { url, code, text });
                     }
-                    weft_ice::Event::LocalCandidate(c) => {
-                        self.jsep.local_parameters_mut().candidates.push(c.to_sdp());
-                        self.events.push_back(Event::IceCandidate(c.to_string()));
-                    }
+                    weft_ice::Event::LocalCandidate(c) => self.signal_local(now, &c),
                     _ => {}
                 }
             }

@@ -52,6 +52,7 @@ pub mod jsep;
 pub mod stats;
 
 pub use connection::{
-    ChannelHandle, Config, ConnectionState, Error, Event, IceTransportPolicy, PeerConnection,
+    ChannelHandle, Config, ConnectionState, Error, Event, IceTransportPolicy, MdnsMode,
+    PeerConnection,
 };
 pub use weft_ice::GatheringState;

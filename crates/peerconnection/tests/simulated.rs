@@ -505,3 +505,176 @@ fn relay_policy_gathers_through_turn_and_reports_gathering_candidates_and_certif
         "alice's view of bob's certificate is bob's own"
     );
 }
+
+/// Stands for the mDNS group 224.0.0.251: repeats each datagram to every member's port 5353.
+struct MdnsGroup {
+    members: Vec<IpAddr>,
+    out: std::collections::VecDeque<Transmit>,
+    seen: usize,
+}
+
+impl Node for MdnsGroup {
+    fn handle_input(&mut self, _now: Instant, input: Received) {
+        self.seen += 1;
+        for m in &self.members {
+            if *m != input.source.ip() {
+                // The simulator sends from the node's own address.
+                self.out.push_back(Transmit {
+                    source: input.destination,
+                    destination: SocketAddr::new(*m, 5353),
+                    transport: input.transport,
+                    payload: input.payload.clone(),
+                });
+            }
+        }
+    }
+    fn handle_timeout(&mut self, _now: Instant) {}
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.pop_front()
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        None
+    }
+}
+
+/// A peer connection whose mDNS datagrams go through the group node: it sends from its own
+/// address's port 5353, as a socket bound there would.
+struct MdnsPc {
+    ip: IpAddr,
+    inner: Pc,
+}
+
+impl Node for MdnsPc {
+    fn handle_input(&mut self, now: Instant, input: Received) {
+        if input.destination.port() == 5353 {
+            self.inner.pc.handle_mdns_input(now, input);
+            self.inner.drain();
+        } else {
+            self.inner.handle_input(now, input);
+        }
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        self.inner.handle_timeout(now);
+    }
+    fn poll_transmit(&mut self) -> Option<Transmit> {
+        let mut t = self.inner.poll_transmit()?;
+        if t.source.port() == 5353 && t.source.ip().is_unspecified() {
+            t.source = SocketAddr::new(self.ip, 5353);
+        }
+        Some(t)
+    }
+    fn poll_timeout(&self) -> Option<Instant> {
+        self.inner.poll_timeout()
+    }
+}
+
+#[test]
+fn mdns_hidden_host_candidates_are_resolved_and_connect() {
+    use weft_peerconnection::MdnsMode;
+    let mut sim = Simulator::with_seed(6);
+    sim.set_default_link(LinkConfig::default().with_latency(Duration::from_millis(2)));
+    let group: IpAddr = "224.0.0.251".parse().unwrap();
+    let (ipa, ipb): (IpAddr, IpAddr) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+    let hub = sim.add_node(
+        group,
+        MdnsGroup {
+            members: vec![ipa, ipb],
+            out: Default::default(),
+            seen: 0,
+        },
+    );
+    let mk = |sim: &mut Simulator, ip: IpAddr, seed: u8, mode: MdnsMode| {
+        let cert = Certificate::generate(
+            KeyType::EcdsaP256,
+            SystemTime::now(),
+            Duration::from_secs(86400),
+        )
+        .unwrap();
+        let mut cfg = Config::new(cert);
+        cfg.rng_seed = Some([seed; 32]);
+        cfg.mdns = mode;
+        let now = sim.now();
+        let mut pc = PeerConnection::new(cfg, now, SystemTime::now()).unwrap();
+        pc.add_local_candidate(now, Candidate::host(SocketAddr::new(ip, 5000)))
+            .unwrap();
+        pc.end_of_local_candidates(now).unwrap();
+        sim.add_node(
+            ip,
+            MdnsPc {
+                ip,
+                inner: Pc { pc, events: vec![] },
+            },
+        )
+    };
+    let a = mk(&mut sim, ipa, 9, MdnsMode::ResolveAndHide);
+    let b = mk(&mut sim, ipb, 10, MdnsMode::Resolve);
+    let offer = sim.with_node::<MdnsPc, _>(a, |p, now| {
+        p.inner
+            .pc
+            .create_data_channel(now, ChannelInit::new("chat"))
+            .unwrap();
+        let o = p.inner.pc.create_offer().unwrap();
+        p.inner
+            .pc
+            .set_local_description(now, SdpType::Offer, &o)
+            .unwrap();
+        assert!(p.inner.pc.wants_mdns());
+        o
+    });
+    assert!(
+        !offer.contains("10.0.0.1"),
+        "the host address is hidden: {offer}"
+    );
+    assert!(offer.contains(".local"), "{offer}");
+    sim.with_node::<MdnsPc, _>(b, |p, now| {
+        p.inner
+            .pc
+            .set_remote_description(now, SdpType::Offer, &offer)
+            .unwrap();
+        assert!(p.inner.pc.wants_mdns(), "bob resolves alice's name");
+        let ans = p.inner.pc.create_answer().unwrap();
+        assert!(ans.contains("10.0.0.2"), "bob does not hide: {ans}");
+        p.inner
+            .pc
+            .set_local_description(now, SdpType::Answer, &ans)
+            .unwrap();
+    });
+    let answer = node(&sim, b)
+        .pc
+        .jsep()
+        .local_description()
+        .unwrap()
+        .1
+        .to_owned();
+    sim.with_node::<MdnsPc, _>(a, |p, now| {
+        p.inner
+            .pc
+            .set_remote_description(now, SdpType::Answer, &answer)
+            .unwrap()
+    });
+    sim.run_until(
+        |s| {
+            node(s, a).pc.connection_state() == ConnectionState::Connected
+                && node(s, b).pc.connection_state() == ConnectionState::Connected
+        },
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    assert!(!node(&sim, b).pc.wants_mdns(), "nothing left to resolve");
+    assert!(
+        sim.node::<MdnsGroup>(hub).seen >= 2,
+        "names went through the group"
+    );
+    let st = node(&sim, b).pc.stats();
+    assert!(
+        st.candidates
+            .iter()
+            .any(|c| c.is_remote && c.address == "10.0.0.1" && c.candidate_type == "host"),
+        "bob resolved alice's name to her host address: {:?}",
+        st.candidates
+    );
+}
+
+fn node(s: &Simulator, id: NodeId) -> &Pc {
+    &s.node::<MdnsPc>(id).inner
+}

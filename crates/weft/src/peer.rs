@@ -51,7 +51,9 @@ pub use weft_dtls::{Certificate, KeyType};
 pub use weft_ice::{GatheringState, State as IceConnectionState};
 pub use weft_peerconnection::jsep::{SdpType, SignalingState};
 pub use weft_peerconnection::stats::StatsReport;
-pub use weft_peerconnection::{ChannelHandle, ConnectionState, Event, IceTransportPolicy};
+pub use weft_peerconnection::{
+    ChannelHandle, ConnectionState, Event, IceTransportPolicy, MdnsMode,
+};
 use weft_proto::{Received, Transport};
 pub use weft_sctp::State as SctpState;
 use weft_stun::{Host, Scheme, Uri, UriTransport};
@@ -166,6 +168,11 @@ pub struct RtcConfiguration {
     /// Gather on loopback (and link-local) addresses too. They are used anyway when the
     /// machine has no other address.
     pub include_loopback: bool,
+    /// mDNS: resolve the `.local` candidates browsers send (the default), and optionally
+    /// hide our host addresses behind `.local` names too. Uses an IPv4 multicast socket on
+    /// port 5353 (shared with other programs through `SO_REUSEADDR`), opened only while a
+    /// name is registered or being resolved.
+    pub mdns: MdnsMode,
     /// SCTP settings.
     pub sctp: weft_sctp::Config,
 }
@@ -182,6 +189,7 @@ impl Default for RtcConfiguration {
             host_addresses: Vec::new(),
             interface_filter: None,
             include_loopback: false,
+            mdns: MdnsMode::default(),
             sctp: weft_sctp::Config {
                 zero_checksum: true,
                 ..Default::default()
@@ -392,6 +400,7 @@ impl PeerConnection {
         let mut cfg = weft_peerconnection::Config::new(cert);
         cfg.sctp = config.sctp.clone();
         cfg.ice_transport_policy = config.ice_transport_policy;
+        cfg.mdns = config.mdns;
         let t = now();
         let mut pc = Core::new(cfg, t, SystemTime::now()).map_err(pc_err)?;
         let mut sockets = Vec::new();
@@ -715,6 +724,7 @@ impl PeerConnection {
         }
         if config.host_addresses != old.host_addresses
             || config.include_loopback != old.include_loopback
+            || config.mdns != old.mdns
         {
             return bad("host gathering settings");
         }
@@ -812,12 +822,31 @@ async fn run(
         })
         .collect();
     let mut buf = vec![0u8; 65_536];
+    let mut mdns: Option<UdpSocket> = None;
+    let mut mdns_buf = vec![0u8; 9000];
     let sleep = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(sleep);
     let mut closing = false;
     let mut start = 0usize;
     loop {
+        if mdns.is_none() && pc.wants_mdns() {
+            mdns = open_mdns(&locals);
+        }
         while let Some(t) = pc.poll_transmit() {
+            if t.source.port() == weft_ice::mdns::PORT && t.source.ip().is_unspecified() {
+                if let Some(m) = mdns.as_ref() {
+                    let r = match m.try_send_to(&t.payload, t.destination) {
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                            m.send_to(&t.payload, t.destination).await
+                        }
+                        r => r,
+                    };
+                    if let Err(e) = r {
+                        debug!("peer connection: mDNS send failed: {e}");
+                    }
+                }
+                continue;
+            }
             let i = locals
                 .iter()
                 .position(|l| *l == t.source)
@@ -881,6 +910,13 @@ async fn run(
                     }
                 }
             },
+            r = recv_mdns(mdns.as_ref(), &mut mdns_buf) => match r {
+                Ok((n, from)) => {
+                    let local = SocketAddr::from(([0, 0, 0, 0], weft_ice::mdns::PORT));
+                    pc.handle_mdns_input(now(), received(from, local, &mdns_buf[..n]));
+                }
+                Err(e) => debug!("peer connection: mDNS receive failed: {e}"),
+            },
             _ = &mut sleep, if timer.is_some() => pc.handle_timeout(now()),
             cmd = commands.recv() => {
                 let t = now();
@@ -904,6 +940,57 @@ async fn run(
                     }
                 }
             }
+        }
+    }
+}
+
+/// Receives on the mDNS socket, or never when there is none.
+async fn recv_mdns(
+    socket: Option<&UdpSocket>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, SocketAddr)> {
+    match socket {
+        Some(s) => s.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The IPv4 mDNS socket: port 5353 shared with other responders on the machine
+/// (`SO_REUSEADDR`/`SO_REUSEPORT`), the group joined on every IPv4 host address, looped back
+/// so that programs on this machine hear each other.
+fn open_mdns(locals: &[SocketAddr]) -> Option<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let group = Ipv4Addr::new(224, 0, 0, 251);
+    let open = || -> std::io::Result<UdpSocket> {
+        let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+        s.set_reuse_address(true)?;
+        s.set_reuse_port(true)?;
+        s.set_nonblocking(true)?;
+        s.bind(&SocketAddr::from(([0, 0, 0, 0], weft_ice::mdns::PORT)).into())?;
+        let v4: Vec<Ipv4Addr> = locals
+            .iter()
+            .filter_map(|a| match a.ip() {
+                IpAddr::V4(ip) => Some(ip),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
+        for ip in &v4 {
+            if let Err(e) = s.join_multicast_v4(&group, ip) {
+                debug!("peer connection: cannot join the mDNS group on {ip}: {e}");
+            }
+        }
+        if let Some(ip) = v4.first() {
+            s.set_multicast_if_v4(ip)?;
+        }
+        s.set_multicast_loop_v4(true)?;
+        s.set_multicast_ttl_v4(255)?;
+        UdpSocket::from_std(s.into())
+    };
+    match open() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            debug!("peer connection: no mDNS socket: {e}");
+            None
         }
     }
 }

@@ -5,14 +5,15 @@
 //! as `\n`):
 //!
 //! ```text
-//! weft-nat-peer --role offer|answer --server HOST:PORT --user NAME:PASSWORD [--relay]
+//! weft-nat-peer --role offer|answer --server HOST:PORT --user NAME:PASSWORD [--relay] [--mdns]
 //! ```
 //!
 //! The offerer opens a channel and sends 100 messages; the answerer echoes them. Each side
 //! prints `CONNECTED <ms> <local type> <remote type>`: the time from start to
 //! `connectionState` `connected` (gathering and signalling included) and the candidate types
 //! of the pair the controlling side nominates (from `getStats`); the offerer prints
-//! `ECHOED 100`. Any failure exits non-zero.
+//! `ECHOED 100`. With `--mdns` host candidates are signalled under `.local` names (and the
+//! peer resolves them over multicast DNS). Any failure exits non-zero.
 
 #![allow(
     clippy::disallowed_methods,
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use weft::peer::{
-    ChannelInit, ConnectionState, Event, GatheringState, IceServer, IceTransportPolicy,
+    ChannelInit, ConnectionState, Event, GatheringState, IceServer, IceTransportPolicy, MdnsMode,
     PeerConnection, RtcConfiguration, SdpType,
 };
 use weft_datachannel::Event as ChannelEvent;
@@ -40,6 +41,7 @@ async fn main() -> anyhow::Result<()> {
     let mut server = String::new();
     let mut user = String::new();
     let mut relay = false;
+    let mut mdns = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -47,6 +49,7 @@ async fn main() -> anyhow::Result<()> {
             "--server" => server = args.next().context("--server needs a value")?,
             "--user" => user = args.next().context("--user needs a value")?,
             "--relay" => relay = true,
+            "--mdns" => mdns = true,
             other => bail!("unknown argument {other}"),
         }
     }
@@ -60,6 +63,11 @@ async fn main() -> anyhow::Result<()> {
             IceTransportPolicy::Relay
         } else {
             IceTransportPolicy::All
+        },
+        mdns: if mdns {
+            MdnsMode::ResolveAndHide
+        } else {
+            MdnsMode::Resolve
         },
         ..Default::default()
     };
