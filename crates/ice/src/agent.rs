@@ -14,7 +14,7 @@ use weft_stun::{
     Method, TransactionId,
 };
 
-use crate::candidate::{Candidate, CandidateKind, priority};
+use crate::candidate::{Candidate, CandidateKind, TcpType, priority_for};
 use crate::config::{Config, Credentials, Role, StunServer, TurnServer};
 use crate::error::Error;
 use crate::event::{Event, GatheringState, State};
@@ -228,12 +228,16 @@ impl Agent {
         let mut rng = ChaCha20Rng::from_seed(seed);
         let mut stun_seed = [0; 32];
         rng.fill_bytes(&mut stun_seed);
+        let rc = config.check_attempts.clamp(1, 16);
         let checks = weft_stun::Client::new(ClientConfig {
             rto: config.check_rto,
-            rc: config.check_attempts.max(1),
+            rc,
             // RFC 8489 §6.2.1 waits 16 RTO after the last send; ICE checks give up after
             // twice the last interval instead, as the RFC 8445 §14.3 pacing assumes.
             rm: 4,
+            // A check over TCP is sent once (RFC 6544 §7.1); it fails when a UDP check with
+            // the same settings would have.
+            reliable_timeout: config.check_rto * ((1 << (rc - 1)) - 1 + 4),
             rng_seed: Some(stun_seed),
             ..ClientConfig::default()
         });
@@ -339,8 +343,10 @@ impl Agent {
     /// address (`Transmit::source` is the relayed candidate's address) and expects what the
     /// TURN client unwraps as `Received { source: peer, destination: relayed address }`.
     ///
-    /// TCP candidates are stored and signalled, but not paired: ICE-TCP connection handling
-    /// is not implemented yet.
+    /// TCP candidates (RFC 6544, built with [`Candidate::host_tcp`]) need their `tcptype`:
+    /// an active one is paired with remote passive candidates, a passive one answers the
+    /// connections remote active candidates open (see the crate documentation for what the
+    /// driver does with TCP transmits).
     pub fn add_local_candidate(
         &mut self,
         now: Instant,
@@ -357,6 +363,9 @@ impl Agent {
             return Err(Error::BadCandidate(
                 "peer-reflexive candidates are learnt, not added",
             ));
+        }
+        if candidate.transport == Transport::Tcp && candidate.tcp_type.is_none() {
+            return Err(Error::BadCandidate("a tcp candidate needs its tcptype"));
         }
         if self.gathering != GatheringState::Gathering {
             // Candidates after `complete` mean gathering started again (a new interface).
@@ -1079,6 +1088,11 @@ impl Agent {
                 let mut c = Candidate::peer_reflexive(input.source, input.source, prio);
                 c.related_address = None;
                 c.transport = input.transport;
+                if input.transport == Transport::Tcp {
+                    // RFC 6544 §7.2: a check over a connection the peer opened comes from
+                    // its active side's ephemeral port.
+                    c.tcp_type = Some(TcpType::Active);
+                }
                 c.component = self.local[l].candidate.component;
                 c.foundation = format!("{:08x}", self.rng.next_u32());
                 debug!(
@@ -1287,6 +1301,7 @@ impl Agent {
                     let mut c = Candidate::peer_reflexive(mapped, base, tx.priority);
                     c.component = self.local[l].candidate.component;
                     c.transport = local_transport;
+                    c.tcp_type = self.local[l].candidate.tcp_type;
                     c.foundation = self.local_foundation(
                         CandidateKind::PeerReflexive,
                         base,
@@ -1568,8 +1583,9 @@ impl Agent {
         let local = &self.local[l];
         // RFC 8445 §7.2.2: PRIORITY is the priority a peer-reflexive candidate learnt from
         // this check would have.
-        let prio = priority(
+        let prio = priority_for(
             CandidateKind::PeerReflexive,
+            local.candidate.transport,
             local.candidate.local_preference(),
             local.candidate.component,
         );
@@ -1694,8 +1710,9 @@ impl Agent {
     ) -> Option<TransactionId> {
         let (l, r) = (self.pairs[p].local, self.pairs[p].remote);
         let lc = &self.local[l];
-        let prio = priority(
+        let prio = priority_for(
             CandidateKind::PeerReflexive,
+            lc.candidate.transport,
             lc.candidate.local_preference(),
             lc.candidate.component,
         );
@@ -2155,9 +2172,18 @@ impl Agent {
         let (lc, rc) = (&self.local[l].candidate, &self.remote[r].candidate);
         if lc.component != rc.component
             || lc.transport != rc.transport
-            || lc.transport != Transport::Udp
             || lc.address.is_ipv4() != rc.address.is_ipv4()
             || lc.kind == CandidateKind::PeerReflexive
+        {
+            return;
+        }
+        // RFC 6544 §6.2: a local active candidate pairs with a remote passive one. A local
+        // passive candidate waits for the remote active side to connect: its check arrives
+        // from an ephemeral port and makes a peer-reflexive pair (§7.2), so pairing it with
+        // the remote's port-9 address would only make a pair nobody can check.
+        // Simultaneous-open is not supported.
+        if lc.transport == Transport::Tcp
+            && !(lc.tcp_type == Some(TcpType::Active) && rc.tcp_type == Some(TcpType::Passive))
         {
             return;
         }
@@ -2477,6 +2503,7 @@ pub(crate) fn os_seed() -> [u8; 32] {
 #[allow(clippy::disallowed_methods)]
 mod tests {
     use super::*;
+    use crate::candidate::priority;
 
     const LOCAL_PWD: &str = "localpassword0123456789";
     const REMOTE_PWD: &str = "remotepassword012345678";
@@ -3033,6 +3060,97 @@ mod tests {
         assert_eq!(
             a.add_stun_server(now, stun_server(3478)),
             Err(Error::Closed)
+        );
+    }
+
+    #[test]
+    fn tcp_pairs_follow_rfc6544() {
+        let (mut a, now) = agent(Role::Controlling);
+        let ip = local().ip();
+        let active = a
+            .add_local_candidate(
+                now,
+                Candidate::host_tcp(SocketAddr::new(ip, 0), TcpType::Active),
+            )
+            .unwrap();
+        let passive = a
+            .add_local_candidate(
+                now,
+                Candidate::host_tcp(SocketAddr::new(ip, 443), TcpType::Passive),
+            )
+            .unwrap();
+        assert_eq!(active.address, SocketAddr::new(ip, 9));
+        let mut untyped = Candidate::host_tcp(SocketAddr::new(ip, 80), TcpType::Passive);
+        untyped.tcp_type = None;
+        assert!(matches!(
+            a.add_local_candidate(now, untyped),
+            Err(Error::BadCandidate(_))
+        ));
+        let peer = remote(0).ip();
+        let tcp = |port, t| Candidate::host_tcp(SocketAddr::new(peer, port), t);
+        for c in [
+            Candidate::host(remote(6000)),
+            tcp(8443, TcpType::Passive),
+            tcp(9, TcpType::Active),
+            tcp(7000, TcpType::So),
+        ] {
+            a.add_remote_candidate(now, c).unwrap();
+        }
+        let pairs: Vec<(SocketAddr, SocketAddr)> = a
+            .pair_stats()
+            .iter()
+            .map(|s| (s.local.address, s.remote.address))
+            .collect();
+        // UDP with UDP, and our active with their passive: nothing else.
+        assert_eq!(
+            pairs,
+            [
+                (local(), remote(6000)),
+                (active.address, SocketAddr::new(peer, 8443))
+            ]
+        );
+        // The TCP pair's check leaves the active base for the passive address, over TCP.
+        let mut ts = transmits(&mut a);
+        for _ in 0..3 {
+            a.handle_timeout(now + Duration::from_millis(50));
+            ts.extend(transmits(&mut a));
+        }
+        let t = ts.iter().find(|t| t.transport == Transport::Tcp).unwrap();
+        assert_eq!(
+            (t.source, t.destination),
+            (active.address, SocketAddr::new(peer, 8443))
+        );
+        // A check over a connection to the passive candidate, from the peer's ephemeral
+        // port, teaches a peer-reflexive active candidate and is answered on the connection.
+        let mut input = check(
+            SocketAddr::new(peer, 50123),
+            &[Attribute::IceControlled(1)],
+            3,
+        );
+        input.transport = Transport::Tcp;
+        input.destination = passive.address;
+        a.handle_input(now, input);
+        let r = a
+            .remote_candidates()
+            .find(|c| c.kind == CandidateKind::PeerReflexive)
+            .unwrap();
+        assert_eq!((r.address.port(), r.transport), (50123, Transport::Tcp));
+        assert_eq!(r.tcp_type, Some(TcpType::Active));
+        let out = transmits(&mut a);
+        let resp = out
+            .iter()
+            .find(|t| responses_to(std::slice::from_ref(t), 3).len() == 1)
+            .unwrap();
+        assert_eq!(
+            (resp.source, resp.transport),
+            (passive.address, Transport::Tcp)
+        );
+        // TCP ranks below UDP host and server-reflexive candidates.
+        let srflx = Candidate::server_reflexive(remote(1), local());
+        assert!(passive.priority < srflx.priority && active.priority < srflx.priority);
+        assert!(
+            active.priority > passive.priority,
+            "RFC 6544 §4.2: active 6, passive 4"
         );
     }
 }

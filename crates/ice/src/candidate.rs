@@ -70,6 +70,56 @@ pub fn priority(kind: CandidateKind, local_preference: u16, component: u16) -> u
         + (256 - u32::from(component.clamp(1, 256)))
 }
 
+/// The type preference of a TCP candidate. RFC 6544 §4.2 leaves the order of UDP and TCP
+/// candidates to the agent; weft puts every TCP type below the UDP host, peer-reflexive and
+/// server-reflexive types (host 90, peer-reflexive 80, server-reflexive 65, relayed 0), so
+/// that UDP wins wherever it works and TCP is the fallback, as browsers do.
+pub fn tcp_type_preference(kind: CandidateKind) -> u8 {
+    match kind {
+        CandidateKind::Host => 90,
+        CandidateKind::PeerReflexive => 80,
+        CandidateKind::ServerReflexive => 65,
+        CandidateKind::Relayed => 0,
+    }
+}
+
+/// The local preference of a TCP candidate (RFC 6544 §4.2):
+/// `2^13 * direction-pref + other-pref`, with the recommended direction preferences
+/// (host and relayed: active 6, passive 4, simultaneous-open 2; reflexive: simultaneous-open
+/// 6, active 4, passive 2). `other_pref` (13 bits) orders interfaces.
+///
+/// ```
+/// use weft_ice::{CandidateKind, TcpType, tcp_local_preference};
+/// assert_eq!(tcp_local_preference(CandidateKind::Host, TcpType::Active, 8191), 6 * 8192 + 8191);
+/// assert_eq!(tcp_local_preference(CandidateKind::ServerReflexive, TcpType::Passive, 0), 2 * 8192);
+/// ```
+pub fn tcp_local_preference(kind: CandidateKind, tcp_type: TcpType, other_pref: u16) -> u16 {
+    let direct = matches!(kind, CandidateKind::Host | CandidateKind::Relayed);
+    let direction: u16 = match (direct, tcp_type) {
+        (true, TcpType::Active) | (false, TcpType::So) => 6,
+        (true, TcpType::Passive) | (false, TcpType::Active) => 4,
+        (true, TcpType::So) | (false, TcpType::Passive) => 2,
+    };
+    (direction << 13) | (other_pref & 0x1FFF)
+}
+
+/// A candidate priority for either transport: [`priority`] with the UDP type preferences,
+/// or with [`tcp_type_preference`] for TCP.
+pub(crate) fn priority_for(
+    kind: CandidateKind,
+    transport: Transport,
+    local_preference: u16,
+    component: u16,
+) -> u32 {
+    let type_preference = match transport {
+        Transport::Udp => kind.type_preference(),
+        Transport::Tcp | Transport::Tls => tcp_type_preference(kind),
+    };
+    (u32::from(type_preference) << 24)
+        + (u32::from(local_preference) << 8)
+        + (256 - u32::from(component.clamp(1, 256)))
+}
+
 /// An ICE candidate with a resolved transport address.
 ///
 /// Local candidates are built with [`Candidate::host`], [`Candidate::server_reflexive`] or
@@ -111,6 +161,36 @@ impl Candidate {
         Self::new(CandidateKind::Host, address, None)
     }
 
+    /// A TCP host candidate of component 1 (RFC 6544 §4.1), with the RFC 6544 §4.2
+    /// priority. An active candidate opens connections from an ephemeral port, so its
+    /// address gets the discard port 9 (§4.5), and that is the base the agent sends checks
+    /// from; a passive candidate's address is the listening socket's.
+    ///
+    /// ```
+    /// use weft_ice::{Candidate, TcpType};
+    /// let active = Candidate::host_tcp("192.0.2.1:50000".parse().unwrap(), TcpType::Active);
+    /// assert_eq!(active.address.port(), 9);
+    /// assert!(active.to_string().ends_with("192.0.2.1 9 typ host tcptype active"));
+    /// let passive = Candidate::host_tcp("192.0.2.1:443".parse().unwrap(), TcpType::Passive);
+    /// assert!(passive.priority < Candidate::host("192.0.2.1:5000".parse().unwrap()).priority);
+    /// ```
+    pub fn host_tcp(address: SocketAddr, tcp_type: TcpType) -> Self {
+        let address = match tcp_type {
+            TcpType::Active => SocketAddr::new(address.ip(), 9),
+            TcpType::Passive | TcpType::So => address,
+        };
+        let mut c = Self::new(CandidateKind::Host, address, None);
+        c.transport = Transport::Tcp;
+        c.tcp_type = Some(tcp_type);
+        c.priority = priority_for(
+            CandidateKind::Host,
+            Transport::Tcp,
+            tcp_local_preference(CandidateKind::Host, tcp_type, 0x1FFF),
+            1,
+        );
+        c
+    }
+
     /// A UDP server-reflexive candidate of component 1: `address` as a STUN server saw
     /// `base`, the host candidate it was learnt from.
     pub fn server_reflexive(address: SocketAddr, base: SocketAddr) -> Self {
@@ -147,8 +227,11 @@ impl Candidate {
 
     /// Sets the local preference (RFC 8445 §5.1.2.1: distinct per interface on a multihomed
     /// host; RFC 8421 orders IPv6 and IPv4) and recomputes the priority.
+    ///
+    /// For a TCP candidate, `local_preference` is the whole RFC 6544 §4.2 value (see
+    /// [`tcp_local_preference`]).
     pub fn with_local_preference(mut self, local_preference: u16) -> Self {
-        self.priority = priority(self.kind, local_preference, self.component);
+        self.priority = priority_for(self.kind, self.transport, local_preference, self.component);
         self
     }
 

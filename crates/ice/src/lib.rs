@@ -63,6 +63,8 @@
 //! | Spec | Sections | Notes |
 //! |---|---|---|
 //! | RFC 8445 | §5.1.2 priorities, §5.1.1.3 foundations, §6.1.2 pairs, pair priority, pruning and the pair limit, §6.1.2.6 checklist states, §6.1.4.2 Ta pacing and the triggered queue, §7.2 checks with PRIORITY, USE-CANDIDATE, ICE-CONTROLLING/-CONTROLLED, §7.2.5 symmetric responses, peer-reflexive local candidates, valid list, unfreezing, §7.3 answering checks, peer-reflexive remote candidates, §7.3.1.1 tie-breaker and 487 role conflicts, §8.1.1 regular nomination, §8.1.2 ending checks, §9 restart, §11 keepalives, ICE-lite both ways | one component per agent (WebRTC bundles with rtcp-mux) |
+//! | RFC 6544 | ICE-TCP: active and passive host candidates, §4.2 priorities, §6.2 pairing, checks on connections, peer-reflexive learning of the connecting side | simultaneous-open and reflexive/relayed TCP candidates are not paired; the driver runs the connections |
+//! | RFC 4571 | [`framing`]: the 16-bit length framing for the TCP connections | bounded deframer |
 //! | RFC 8838 | trickle: candidates and credentials in any order, end-of-candidates | |
 //! | RFC 7675 | consent freshness: randomised 4-6 s checks, expiry after 30 s | `disconnected` after missed responses |
 //! | RFC 8839 | the `candidate` attribute, through `weft-sdp` | `ufrag` extension honoured |
@@ -96,10 +98,32 @@
 //! [`ParseErrorKind::UnresolvedAddress`]); the driver runs it on the mDNS multicast sockets
 //! and gives the agent addresses only.
 //!
+//! # ICE-TCP: what the driver does
+//!
+//! The agent stays datagram-oriented for TCP candidates (RFC 6544); the driver owns the
+//! connections and frames them with [`framing`] (RFC 4571):
+//!
+//! - Local candidates: [`Candidate::host_tcp`] with [`TcpType::Passive`] for a listening
+//!   socket, and with [`TcpType::Active`] for outgoing connections (its address gets port 9;
+//!   that `ip:9` is the base the agent sends from).
+//! - A [`weft_proto::Transmit`] with `transport: Tcp` is one datagram for the connection
+//!   between `source` and `destination`: from an active base (`ip:9`) the driver opens a
+//!   connection to `destination` if it has none (and keeps it), from a passive candidate it
+//!   uses the connection it accepted from `destination`. It writes the payload framed.
+//! - Each frame read from a connection goes to [`Agent::handle_input`] as
+//!   `Received { transport: Tcp, source: the peer's address as seen on the connection,
+//!   destination: the local candidate's address }`: the active base `ip:9` for connections
+//!   the driver opened, the listening address for accepted ones. A connection the peer
+//!   opened shows up as a peer-reflexive remote candidate at its ephemeral port.
+//! - Checks over TCP are sent once (no retransmission, RFC 6544 §7.1) and fail when a UDP
+//!   check with the same settings would; a dropped connection is simply silence.
+//!
+//! Local active candidates pair with remote passive ones (RFC 6544 §6.2); TCP never pairs
+//! with UDP, and TCP type preferences sit below UDP's, so UDP wins wherever it works.
+//!
 //! Not here: finding host candidates (interfaces are the driver's), STUN over TCP or TLS for
-//! server-reflexive gathering,
-//! ICE-TCP (TCP candidates are parsed and kept, `tcptype` included, but not paired), TURN
-//! over TCP or TLS, several components, aggressive nomination (deprecated by RFC 8445), and
+//! server-reflexive gathering, ICE-TCP simultaneous-open and TCP server-reflexive or relayed
+//! candidates (parsed and kept, not paired), TURN over TCP or TLS, several components, aggressive nomination (deprecated by RFC 8445), and
 //! renomination sent by the controlling side (it nominates once per generation). A lite agent
 //! sends no consent checks. Between two address-and-port-dependent NATs the agent stops
 //! learning peer-reflexive candidates after [`Config::max_peer_reflexive`].
@@ -121,11 +145,15 @@ mod candidate;
 mod config;
 mod error;
 mod event;
+pub mod framing;
 pub mod mdns;
 mod stats;
 
 pub use agent::{Agent, PairState, pair_priority};
-pub use candidate::{Candidate, CandidateKind, MAX_LOCAL_PREFERENCE, TcpType, priority};
+pub use candidate::{
+    Candidate, CandidateKind, MAX_LOCAL_PREFERENCE, TcpType, priority, tcp_local_preference,
+    tcp_type_preference,
+};
 pub use config::{Config, Credentials, Role, StunServer, TurnServer};
 pub use error::{Error, ParseError, ParseErrorKind};
 pub use event::{Event, GatheringState, State};

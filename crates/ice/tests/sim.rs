@@ -31,6 +31,87 @@ struct Peer {
     eoc_pending: bool,
     data: Vec<Bytes>,
     turn: Option<TurnServer>,
+    tcp: TcpDriver,
+}
+
+/// The driver's ICE-TCP part (RFC 6544 with RFC 4571 framing), as the crate documentation
+/// describes it: a transmit from an active candidate's base (port 9) goes out on a
+/// connection of its own from an ephemeral port; what arrives on that connection is handed
+/// back as arriving at the base. Connections are datagrams here, framed and deframed.
+#[derive(Default)]
+struct TcpDriver {
+    /// UDP is blocked (a firewall on the host): UDP datagrams neither leave nor arrive.
+    udp_blocked: bool,
+    /// Active connections: (agent's base, remote) and the ephemeral local address.
+    connections: Vec<((SocketAddr, SocketAddr), SocketAddr)>,
+    /// One deframer per connection, by (local, remote) as seen on the network.
+    deframers: Vec<((SocketAddr, SocketAddr), weft_ice::framing::Deframer)>,
+    next_port: u16,
+}
+
+impl TcpDriver {
+    /// What the agent sends, as it goes on the wire (or `None` when blocked).
+    fn outbound(&mut self, t: Transmit) -> Option<Transmit> {
+        match t.transport {
+            Transport::Udp if self.udp_blocked => None,
+            Transport::Tcp => {
+                let source = if t.source.port() == 9 {
+                    let key = (t.source, t.destination);
+                    match self.connections.iter().find(|(k, _)| *k == key) {
+                        Some((_, eph)) => *eph,
+                        None => {
+                            let eph = SocketAddr::new(t.source.ip(), 40000 + self.next_port);
+                            self.next_port += 1;
+                            self.connections.push((key, eph));
+                            eph
+                        }
+                    }
+                } else {
+                    t.source
+                };
+                Some(Transmit {
+                    source,
+                    payload: weft_ice::framing::frame(&t.payload).unwrap(),
+                    ..t
+                })
+            }
+            _ => Some(t),
+        }
+    }
+
+    /// What the network delivers, as datagrams for the agent.
+    fn inbound(&mut self, input: Received) -> Vec<Received> {
+        match input.transport {
+            Transport::Udp if self.udp_blocked => Vec::new(),
+            Transport::Tcp => {
+                let key = (input.destination, input.source);
+                let i = match self.deframers.iter().position(|(k, _)| *k == key) {
+                    Some(i) => i,
+                    None => {
+                        self.deframers
+                            .push((key, weft_ice::framing::Deframer::new()));
+                        self.deframers.len() - 1
+                    }
+                };
+                let d = &mut self.deframers[i].1;
+                d.push(&input.payload).unwrap();
+                let destination = self
+                    .connections
+                    .iter()
+                    .find(|(_, eph)| *eph == input.destination)
+                    .map_or(input.destination, |((base, _), _)| *base);
+                std::iter::from_fn(|| d.next_frame().unwrap())
+                    .map(|payload| Received {
+                        source: input.source,
+                        destination,
+                        transport: Transport::Tcp,
+                        payload,
+                    })
+                    .collect()
+            }
+            _ => vec![input],
+        }
+    }
 }
 
 impl Peer {
@@ -49,6 +130,7 @@ impl Peer {
             eoc_pending: false,
             data: Vec::new(),
             turn: None,
+            tcp: TcpDriver::default(),
         }
     }
 
@@ -140,7 +222,9 @@ impl Node for Peer {
             self.stun.handle_input(now, input);
             self.stun_events(now);
         } else {
-            self.agent.handle_input(now, input);
+            for input in self.tcp.inbound(input) {
+                self.agent.handle_input(now, input);
+            }
         }
         self.drain(now);
     }
@@ -153,9 +237,15 @@ impl Node for Peer {
     }
 
     fn poll_transmit(&mut self) -> Option<Transmit> {
-        self.stun
-            .poll_transmit()
-            .or_else(|| self.agent.poll_transmit())
+        if let Some(t) = self.stun.poll_transmit() {
+            return Some(t);
+        }
+        while let Some(t) = self.agent.poll_transmit() {
+            if let Some(t) = self.tcp.outbound(t) {
+                return Some(t);
+            }
+        }
+        None
     }
 
     fn poll_timeout(&self) -> Option<Instant> {
@@ -1252,4 +1342,116 @@ fn no_nat_means_no_server_reflexive_candidate() {
                 .any(|(_, e)| matches!(e, Event::CandidateError { .. } | Event::LocalCandidate(_)))
         );
     }
+}
+
+/// Two public hosts with UDP host candidates and TCP active and passive ones.
+fn tcp_pair(seed: u64, udp_blocked: bool) -> (Simulator, NodeId, NodeId) {
+    let (mut sim, a, b) = public_pair(seed, Duration::from_millis(10));
+    exchange_credentials(&mut sim, a, b);
+    for (id, passive_port) in [(a, 443), (b, 8443)] {
+        sim.with_node::<Peer, _>(id, |p, now| {
+            p.tcp.udp_blocked = udp_blocked;
+            let ip = p.host.ip();
+            for c in [
+                Candidate::host_tcp(SocketAddr::new(ip, 0), weft_ice::TcpType::Active),
+                Candidate::host_tcp(
+                    SocketAddr::new(ip, passive_port),
+                    weft_ice::TcpType::Passive,
+                ),
+            ] {
+                let c = p.agent.add_local_candidate(now, c).unwrap();
+                p.outbox.push(c);
+            }
+            p.gather(now);
+        });
+    }
+    (sim, a, b)
+}
+
+#[test]
+fn udp_blocked_connects_over_a_tcp_pair() {
+    let (mut sim, a, b) = tcp_pair(17, true);
+    run_until(&mut sim, a, b, Duration::from_secs(15), |a, b| {
+        a.agent.state() == State::Completed && b.agent.state() == State::Completed
+    })
+    .unwrap();
+    let (pa, pb) = (sim.node::<Peer>(a), sim.node::<Peer>(b));
+    let (al, ar) = pa.agent.selected_pair().unwrap();
+    let (bl, br) = pb.agent.selected_pair().unwrap();
+    assert_eq!((ar.address, br.address), (bl.address, al.address));
+    for p in [pa, pb] {
+        let (l, r) = p.agent.selected_pair().unwrap();
+        assert_eq!((l.transport, r.transport), (Transport::Tcp, Transport::Tcp));
+        // One side connected from its active candidate to the other's passive one; the
+        // other learnt the connecting side's ephemeral port as peer-reflexive.
+        match l.tcp_type {
+            Some(weft_ice::TcpType::Active) => {
+                assert_eq!(l.base().unwrap().port(), 9);
+                assert_eq!(r.tcp_type, Some(weft_ice::TcpType::Passive));
+            }
+            Some(weft_ice::TcpType::Passive) => {
+                assert_eq!(r.kind, CandidateKind::PeerReflexive);
+                assert_eq!(r.tcp_type, Some(weft_ice::TcpType::Active));
+                assert!(r.address.port() >= 40000, "the ephemeral port");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // Data over the connection, both ways.
+    sim.with_node::<Peer, _>(a, |p, now| {
+        p.agent.send(now, Bytes::from_static(b"a->b")).unwrap()
+    });
+    sim.with_node::<Peer, _>(b, |p, now| {
+        p.agent.send(now, Bytes::from_static(b"b->a")).unwrap()
+    });
+    sim.run_for(Duration::from_millis(100)).unwrap();
+    assert!(
+        sim.node::<Peer>(b)
+            .data
+            .contains(&Bytes::from_static(b"a->b"))
+    );
+    assert!(
+        sim.node::<Peer>(a)
+            .data
+            .contains(&Bytes::from_static(b"b->a"))
+    );
+    // Consent keeps the TCP path up.
+    sim.run_for(Duration::from_secs(40)).unwrap();
+    assert_eq!(sim.node::<Peer>(a).agent.state(), State::Completed);
+}
+
+#[test]
+fn udp_wins_over_tcp_when_both_work() {
+    let (mut sim, a, b) = tcp_pair(18, false);
+    run_until(&mut sim, a, b, Duration::from_secs(15), |a, b| {
+        a.agent.state() == State::Completed && b.agent.state() == State::Completed
+    })
+    .unwrap();
+    let (pa, pb) = (sim.node::<Peer>(a), sim.node::<Peer>(b));
+    assert_same_path(pa, pb);
+    let (l, r) = pa.agent.selected_pair().unwrap();
+    assert_eq!((l.transport, r.transport), (Transport::Udp, Transport::Udp));
+    // TCP pairs were formed (active with passive only) but rank below.
+    let stats = pa.agent.pair_stats();
+    let tcp: Vec<_> = stats
+        .iter()
+        .filter(|s| s.local.transport == Transport::Tcp)
+        .collect();
+    assert!(!tcp.is_empty());
+    for s in &tcp {
+        // Active to passive, or passive answering a connection (a peer-reflexive remote).
+        let active_to_passive = s.local.tcp_type == Some(weft_ice::TcpType::Active)
+            && s.remote.tcp_type == Some(weft_ice::TcpType::Passive);
+        let passive_answering = s.local.tcp_type == Some(weft_ice::TcpType::Passive)
+            && s.remote.kind == CandidateKind::PeerReflexive
+            && s.remote.tcp_type == Some(weft_ice::TcpType::Active);
+        assert!(active_to_passive || passive_answering, "{s:?}");
+        assert!(s.priority < stats[0].priority);
+    }
+    assert!(
+        stats
+            .iter()
+            .all(|s| s.local.transport == s.remote.transport),
+        "never TCP with UDP"
+    );
 }
