@@ -4,7 +4,9 @@
 //! from one of the peer's addresses, a STUN message built from the piece (often answering a
 //! check the agent really sent, so that responses reach the deeper logic; `cfg(fuzzing)`
 //! turns off the agent's integrity checks), a command, or a jump of the clock. After every
-//! step the agent must not ask for a timer in the past.
+//! step the agent must not ask for a timer in the past. The first byte's flags give the role,
+//! lite mode, a remote candidate, a TURN server, a STUN server, and ICE-TCP candidates (input
+//! then also arrives over TCP at the active and passive candidates).
 
 #![no_main]
 
@@ -14,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use weft_ice::{Agent, Candidate, Config, Credentials, Role, StunServer, TurnServer};
+use weft_ice::{Agent, Candidate, Config, Credentials, Role, StunServer, TcpType, TurnServer};
 use weft_proto::{Received, Transport};
 use weft_stun::{
     Attribute, Class, ErrorCode, Integrity, IntegrityKey, Message, Method, TransactionId,
@@ -68,6 +70,7 @@ fuzz_target!(|data: &[u8]| {
                 local,
                 username: "user".into(),
                 password: "pass".into(),
+                transport: Transport::Udp,
             },
         );
     }
@@ -82,10 +85,23 @@ fuzz_target!(|data: &[u8]| {
             },
         );
     }
+    // ICE-TCP: an active and a passive local candidate, and a remote passive one; TCP input
+    // arrives at one of them.
+    let tcp = flags & 32 != 0;
+    let active: SocketAddr = "192.0.2.1:9".parse().unwrap();
+    let passive: SocketAddr = "192.0.2.1:443".parse().unwrap();
+    if tcp {
+        let _ = agent.add_local_candidate(now, Candidate::host_tcp(active, TcpType::Active));
+        let _ = agent.add_local_candidate(now, Candidate::host_tcp(passive, TcpType::Passive));
+        let _ = agent.add_remote_candidate(
+            now,
+            Candidate::host_tcp(peers[0], TcpType::Passive),
+        );
+    }
     let local_key = IntegrityKey::short_term(LOCAL_PWD).unwrap();
     let remote_key = IntegrityKey::short_term(REMOTE_PWD).unwrap();
-    // Requests the agent sent: (transaction id, from, to).
-    let mut sent: Vec<(TransactionId, SocketAddr, SocketAddr)> = Vec::new();
+    // Requests the agent sent: (transaction id, from, to, transport).
+    let mut sent: Vec<(TransactionId, SocketAddr, SocketAddr, Transport)> = Vec::new();
 
     for piece in data.split(|&b| b == 0xFF) {
         let Some((&op, rest)) = piece.split_first() else {
@@ -93,13 +109,19 @@ fuzz_target!(|data: &[u8]| {
         };
         let byte = |i: usize| rest.get(i).copied().unwrap_or(0);
         let peer = peers[usize::from(op >> 4) % peers.len()];
+        // Where input arrives: the UDP host, or (in TCP runs) a TCP candidate.
+        let (at, transport) = match (tcp, op & 8 != 0, op & 4 != 0) {
+            (true, true, false) => (active, Transport::Tcp),
+            (true, true, true) => (passive, Transport::Tcp),
+            _ => (local, Transport::Udp),
+        };
         match op % 5 {
             0 => agent.handle_input(
                 now,
                 Received {
                     source: peer,
-                    destination: local,
-                    transport: Transport::Udp,
+                    destination: at,
+                    transport,
                     payload: Bytes::copy_from_slice(rest),
                 },
             ),
@@ -112,11 +134,13 @@ fuzz_target!(|data: &[u8]| {
                     _ => Class::Indication,
                 };
                 let answered = (!sent.is_empty()).then(|| sent[usize::from(byte(1)) % sent.len()]);
-                let (tid, source) = match (class, answered) {
-                    (Class::Success | Class::Error, Some((tid, _, to))) if byte(2) & 1 == 0 => {
-                        (tid, to)
+                let (tid, source, at, transport) = match (class, answered) {
+                    (Class::Success | Class::Error, Some((tid, from, to, tr)))
+                        if byte(2) & 1 == 0 =>
+                    {
+                        (tid, to, from, tr)
                     }
-                    _ => (TransactionId::new([byte(3); 12]), peer),
+                    _ => (TransactionId::new([byte(3); 12]), peer, at, transport),
                 };
                 let bits = byte(4);
                 let mut m = Message::new(class, Method::BINDING, tid);
@@ -169,8 +193,8 @@ fuzz_target!(|data: &[u8]| {
                         now,
                         Received {
                             source,
-                            destination: local,
-                            transport: Transport::Udp,
+                            destination: at,
+                            transport,
                             payload: Bytes::from(bytes),
                         },
                     );
@@ -221,7 +245,7 @@ fuzz_target!(|data: &[u8]| {
                 if sent.len() == 64 {
                     sent.remove(0);
                 }
-                sent.push((m.transaction_id, t.source, t.destination));
+                sent.push((m.transaction_id, t.source, t.destination, t.transport));
             }
         }
         while agent.poll_event().is_some() {}

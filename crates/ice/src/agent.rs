@@ -100,6 +100,8 @@ struct Turn {
     client: weft_turn::Client,
     server: SocketAddr,
     base: SocketAddr,
+    /// The transport to the server (the relayed candidate itself is UDP).
+    transport: Transport,
     relayed: Option<SocketAddr>,
     pending: bool,
     /// The allocation was lost: what its relayed candidate would send is dropped.
@@ -424,7 +426,8 @@ impl Agent {
         Ok(())
     }
 
-    /// Allocates a relayed candidate on a TURN server (RFC 8656, UDP): the agent runs the
+    /// Allocates a relayed candidate on a TURN server (RFC 8656, over UDP, TCP or TLS to the
+    /// server as [`TurnServer::transport`] says; the relayed candidate is UDP): the agent runs the
     /// TURN client, adds the relayed candidate when the allocation succeeds (reported with
     /// [`Event::LocalCandidate`] for signalling), installs permissions for the remote
     /// candidates it pairs it with, binds a channel to the selected peer, and wraps and
@@ -432,7 +435,11 @@ impl Agent {
     /// Gathering is `complete` only once every allocation has succeeded or failed.
     ///
     /// The driver delivers datagrams from the server to [`Agent::handle_input`] like any
-    /// other: they arrive at `server.local` from `server.server`.
+    /// other: they arrive at `server.local` from `server.server`. Over TCP or TLS, the
+    /// transmits to the server carry that transport; the driver keeps one connection per
+    /// server and `local`, frames what it reads with `weft_turn::StreamFramer` (STUN and
+    /// ChannelData are self-delimiting), and hands each message back as
+    /// `Received { transport, source: server, destination: local }`.
     pub fn add_turn_server(&mut self, now: Instant, server: TurnServer) -> Result<(), Error> {
         let now = self.clamp(now);
         self.usable()?;
@@ -447,6 +454,7 @@ impl Agent {
             &server.username,
             &server.password,
         );
+        config.transport = server.transport;
         let mut seed = [0; 32];
         self.rng.fill_bytes(&mut seed);
         config.stun.rng_seed = Some(seed);
@@ -457,6 +465,7 @@ impl Agent {
             client,
             server: server.server,
             base: server.local,
+            transport: server.transport,
             relayed: None,
             pending: true,
             lost: false,
@@ -734,16 +743,20 @@ impl Agent {
         }
         if let Some(g) = self.gather_answered_by(&input) {
             // A STUN server's answer, before the TURN routing: one server may be both.
-            if self.gathers[g].server == input.source && self.gathers[g].base == input.destination {
+            let g = &self.gathers[g];
+            if g.server == input.source
+                && g.base == input.destination
+                && input.transport == Transport::Udp
+            {
                 self.checks.handle_input(now, input);
             } else {
                 self.drop_input(&input, "stun answer from elsewhere");
             }
-        } else if let Some(i) = self
-            .turns
-            .iter()
-            .position(|t| t.server == input.source && t.base == input.destination)
-        {
+        } else if let Some(i) = self.turns.iter().position(|t| {
+            t.server == input.source
+                && t.base == input.destination
+                && t.transport == input.transport
+        }) {
             self.turns[i].client.handle_input(now, input);
             self.drain_turn(now, i);
         } else {
@@ -1849,7 +1862,14 @@ impl Agent {
                     turn.pending = false;
                     let mapped = mapped.unwrap_or(turn.base);
                     let server = turn.server.ip();
-                    let mut c = Candidate::relayed(relayed, mapped);
+                    // Relaying over UDP to the server beats TCP, which beats TLS (each
+                    // adds head-of-line blocking or more), as browsers rank them.
+                    let pref = match turn.transport {
+                        Transport::Udp => crate::candidate::MAX_LOCAL_PREFERENCE,
+                        Transport::Tcp => crate::candidate::MAX_LOCAL_PREFERENCE / 2,
+                        Transport::Tls => crate::candidate::MAX_LOCAL_PREFERENCE / 4,
+                    };
+                    let mut c = Candidate::relayed(relayed, mapped).with_local_preference(pref);
                     // A relayed candidate is its own base (RFC 8445 §5.1.1.2).
                     c.foundation = self.local_foundation(
                         CandidateKind::Relayed,

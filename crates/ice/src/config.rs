@@ -3,6 +3,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use weft_proto::Transport;
+
 use crate::error::Error;
 
 /// The agent's role (RFC 8445 §6.1.1): the controlling agent nominates the pair both use.
@@ -90,8 +92,10 @@ impl Credentials {
     }
 }
 
-/// A TURN server the agent allocates a relayed candidate on (RFC 8656 over UDP), given to
-/// [`Agent::add_turn_server`](crate::Agent::add_turn_server). The driver resolves the URI.
+/// A TURN server the agent allocates a relayed candidate on (RFC 8656), given to
+/// [`Agent::add_turn_server`](crate::Agent::add_turn_server). The driver resolves the URI
+/// (`turn:` over UDP or TCP per its `transport` parameter, `turns:` over TLS) and, for TCP
+/// and TLS, runs the connection.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TurnServer {
     /// The URL as the application gave it (`turn:turn.example.org:3478`), for
@@ -106,6 +110,29 @@ pub struct TurnServer {
     pub username: String,
     /// The long-term password. Never logged.
     pub password: String,
+    /// The transport to the server: UDP, TCP (`turn:...?transport=tcp`) or TLS (`turns:`).
+    /// The relayed candidate is UDP whatever this is.
+    pub transport: Transport,
+}
+
+impl TurnServer {
+    /// A TURN server reached over UDP.
+    pub fn new(
+        url: impl Into<String>,
+        server: SocketAddr,
+        local: SocketAddr,
+        username: impl Into<String>,
+        password: impl Into<String>,
+    ) -> Self {
+        TurnServer {
+            url: url.into(),
+            server,
+            local,
+            username: username.into(),
+            password: password.into(),
+            transport: Transport::Udp,
+        }
+    }
 }
 
 impl std::fmt::Debug for TurnServer {
@@ -113,6 +140,7 @@ impl std::fmt::Debug for TurnServer {
         f.debug_struct("TurnServer")
             .field("url", &self.url)
             .field("server", &weft_proto::Redacted(self.server))
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }

@@ -69,7 +69,7 @@
 //! | RFC 7675 | consent freshness: randomised 4-6 s checks, expiry after 30 s | `disconnected` after missed responses |
 //! | RFC 8839 | the `candidate` attribute, through `weft-sdp` | `ufrag` extension honoured |
 //! | RFC 8445 §5.1.1.2 with RFC 8489 | server-reflexive candidates: Binding requests to STUN servers, retransmitted, abandoned after [`Config::stun_timeout`] | UDP; no candidate when the server sees the base itself |
-//! | RFC 8656 | relayed candidates: allocation, permissions, channel to the selected peer | UDP to the server |
+//! | RFC 8656 | relayed candidates: allocation, permissions, channel to the selected peer | UDP, TCP or TLS to the server (the driver runs the stream); UDP relayed candidates only |
 //! | draft-ietf-mmusic-mdns-ice-candidates, RFC 6762 subset | [`mdns`]: `.local` names for host addresses and their resolution, a sans-IO [`mdns::Mdns`] machine and DNS codec | the driver owns the multicast sockets and swaps names for addresses in candidates |
 //! | W3C webrtc-pc | `RTCIceGatheringState`, `RTCIceTransportState` meanings, selected pair change, pair stats, `icecandidateerror` (701 for a silent server) | |
 //!
@@ -84,7 +84,7 @@
 //! [`Agent::add_local_candidate`] works as well.
 //!
 //! Relayed candidates come from TURN servers the agent runs itself
-//! ([`Agent::add_turn_server`], RFC 8656 over UDP through `weft-turn`): it allocates, reports
+//! ([`Agent::add_turn_server`], RFC 8656 over UDP, TCP or TLS through `weft-turn`): it allocates, reports
 //! the relayed candidate with [`Event::LocalCandidate`] (or the failure with
 //! [`Event::CandidateError`], W3C `icecandidateerror`), installs permissions for the peers it
 //! checks, binds a channel to the selected peer, and wraps and unwraps the relayed traffic,
@@ -123,7 +123,7 @@
 //!
 //! Not here: finding host candidates (interfaces are the driver's), STUN over TCP or TLS for
 //! server-reflexive gathering, ICE-TCP simultaneous-open and TCP server-reflexive or relayed
-//! candidates (parsed and kept, not paired), TURN over TCP or TLS, several components, aggressive nomination (deprecated by RFC 8445), and
+//! candidates (parsed and kept, not paired), TCP relayed candidates (RFC 6062), several components, aggressive nomination (deprecated by RFC 8445), and
 //! renomination sent by the controlling side (it nominates once per generation). A lite agent
 //! sends no consent checks. Between two address-and-port-dependent NATs the agent stops
 //! learning peer-reflexive candidates after [`Config::max_peer_reflexive`].

@@ -47,11 +47,23 @@ struct TcpDriver {
     /// One deframer per connection, by (local, remote) as seen on the network.
     deframers: Vec<((SocketAddr, SocketAddr), weft_ice::framing::Deframer)>,
     next_port: u16,
+    /// A TURN server reached over TCP or TLS: its stream carries STUN and ChannelData,
+    /// self-delimiting, cut with weft-turn's framer instead of RFC 4571.
+    turn: Option<SocketAddr>,
+    turn_framer: weft_turn::StreamFramer,
+    /// What left towards the TURN server, by transport.
+    to_turn: Vec<Transport>,
 }
 
 impl TcpDriver {
     /// What the agent sends, as it goes on the wire (or `None` when blocked).
     fn outbound(&mut self, t: Transmit) -> Option<Transmit> {
+        if Some(t.destination) == self.turn {
+            self.to_turn.push(t.transport);
+        }
+        if t.transport != Transport::Udp && Some(t.destination) == self.turn {
+            return Some(t);
+        }
         match t.transport {
             Transport::Udp if self.udp_blocked => None,
             Transport::Tcp => {
@@ -81,6 +93,15 @@ impl TcpDriver {
 
     /// What the network delivers, as datagrams for the agent.
     fn inbound(&mut self, input: Received) -> Vec<Received> {
+        if input.transport != Transport::Udp && Some(input.source) == self.turn {
+            self.turn_framer.push(&input.payload).unwrap();
+            return std::iter::from_fn(|| self.turn_framer.next_frame().unwrap())
+                .map(|payload| Received {
+                    payload,
+                    ..input.clone()
+                })
+                .collect();
+        }
         match input.transport {
             Transport::Udp if self.udp_blocked => Vec::new(),
             Transport::Tcp => {
@@ -1055,6 +1076,7 @@ fn turn_server(local: SocketAddr) -> TurnServer {
         local,
         username: TURN_USER.into(),
         password: TURN_PASS.into(),
+        transport: Transport::Udp,
     }
 }
 
@@ -1454,4 +1476,75 @@ fn udp_wins_over_tcp_when_both_work() {
             .all(|s| s.local.transport == s.remote.transport),
         "never TCP with UDP"
     );
+}
+
+/// a behind a symmetric NAT with UDP blocked, reaching the TURN server over `transport`; b a
+/// public host.
+fn turn_stream_pair(seed: u64, transport: Transport) -> (Simulator, NodeId, NodeId) {
+    let mut sim = Simulator::with_fixed_seed(seed);
+    sim.set_default_link(LinkConfig::default().with_latency(Duration::from_millis(10)));
+    let now = sim.now();
+    let server = addr("203.0.113.2:3478");
+    sim.add_node(server.ip(), TurnNode::new(server, now));
+    let na = sim.add_nat(ip("198.51.100.1"), NatConfig::symmetric());
+    let ha = addr("10.0.1.2:5000");
+    let mut pa = Peer::new(
+        Agent::new(config("aaaa", Role::Controlling, 1)).unwrap(),
+        ha,
+        None,
+    );
+    pa.turn = Some(TurnServer {
+        transport,
+        ..turn_server(ha)
+    });
+    pa.tcp.udp_blocked = true;
+    pa.tcp.turn = Some(server);
+    let a = sim.add_node_behind(na, ha.ip(), pa);
+    let b = Agent::new(config("bbbb", Role::Controlled, 2)).unwrap();
+    let b = sim.add_node(ip("192.0.2.2"), Peer::new(b, addr("192.0.2.2:6000"), None));
+    exchange_credentials(&mut sim, a, b);
+    sim.with_node::<Peer, _>(a, |p, now| p.gather(now));
+    sim.with_node::<Peer, _>(b, |p, now| p.gather(now));
+    (sim, a, b)
+}
+
+#[test]
+fn turn_over_tcp_and_tls_relays_for_a_udp_blocked_host() {
+    for (i, transport) in [Transport::Tcp, Transport::Tls].into_iter().enumerate() {
+        let (mut sim, a, b) = turn_stream_pair(19 + i as u64, transport);
+        run_until(&mut sim, a, b, Duration::from_secs(10), both_selected)
+            .unwrap_or_else(|e| panic!("{transport:?}: {e}"));
+        let (pa, pb) = (sim.node::<Peer>(a), sim.node::<Peer>(b));
+        let (al, ar) = pa.agent.selected_pair().unwrap();
+        let (bl, br) = pb.agent.selected_pair().unwrap();
+        assert_eq!(al.kind, CandidateKind::Relayed, "{transport:?}");
+        assert_eq!((al.address, ar.address), (br.address, bl.address));
+        // The relayed candidate is UDP, below a UDP relay's priority.
+        assert_eq!(al.transport, Transport::Udp);
+        let udp_relay = Candidate::relayed(al.address, al.related_address.unwrap());
+        assert!(al.priority < udp_relay.priority);
+        // Everything to the server went over the stream transport.
+        assert!(!pa.tcp.to_turn.is_empty());
+        assert!(
+            pa.tcp.to_turn.iter().all(|&t| t == transport),
+            "{transport:?}"
+        );
+        sim.with_node::<Peer, _>(a, |p, now| {
+            p.agent.send(now, Bytes::from_static(b"a->b")).unwrap()
+        });
+        sim.with_node::<Peer, _>(b, |p, now| {
+            p.agent.send(now, Bytes::from_static(b"b->a")).unwrap()
+        });
+        sim.run_for(Duration::from_millis(300)).unwrap();
+        assert!(
+            sim.node::<Peer>(b)
+                .data
+                .contains(&Bytes::from_static(b"a->b"))
+        );
+        assert!(
+            sim.node::<Peer>(a)
+                .data
+                .contains(&Bytes::from_static(b"b->a"))
+        );
+    }
 }
