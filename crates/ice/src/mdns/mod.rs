@@ -214,6 +214,9 @@ struct Cached {
     expires: Instant,
 }
 
+/// The longest a heard record is cached, in seconds (75 minutes, the longest TTL RFC 6762
+/// §10 recommends).
+const MAX_CACHE_TTL: u32 = 4500;
 /// The TTL of legacy unicast answers (RFC 6762 §6.7: at most 10 s).
 const LEGACY_TTL: u32 = 10;
 /// RFC 6762 §6: a record is multicast at most once per second.
@@ -433,7 +436,9 @@ impl Mdns {
             let asked = self.queries.iter().position(|q| q.name.matches(&r.name));
             let cached = self.cache.iter().position(|c| c.name.matches(&r.name));
             useful = true;
-            let expires = now + Duration::from_secs(u64::from(r.ttl));
+            // A TTL from the network is capped, so that no record outlives the cap (and no
+            // instant overflows).
+            let expires = now + Duration::from_secs(u64::from(r.ttl.min(MAX_CACHE_TTL)));
             match cached {
                 Some(c) => {
                     self.cache[c].addr = addr;
@@ -574,7 +579,7 @@ impl Mdns {
                 }
                 let q = &mut self.queries[i];
                 q.next_send = now + q.interval;
-                q.interval *= 2;
+                q.interval = q.interval.saturating_mul(2);
             }
             i += 1;
         }
@@ -996,6 +1001,30 @@ mod tests {
             },
         );
         assert!(b.poll_transmit().is_none());
+    }
+
+    #[test]
+    fn huge_ttls_are_capped() {
+        let now = Instant::now();
+        let mut a = machine(1);
+        let name = Name::new("peer.local").unwrap();
+        let rec = record_for(&name, "192.168.1.9".parse().unwrap(), u32::MAX, true);
+        a.handle_input(
+            now,
+            Received {
+                source: B.parse().unwrap(),
+                destination: GROUP_V4,
+                transport: Transport::Udp,
+                payload: Bytes::from(Message::response(vec![rec]).to_vec()),
+            },
+        );
+        a.resolve(now + Duration::from_secs(4499), "peer.local")
+            .unwrap();
+        assert_eq!(events(&mut a).len(), 1, "cached");
+        a.resolve(now + Duration::from_secs(4500), "peer.local")
+            .unwrap();
+        assert!(events(&mut a).is_empty());
+        assert!(a.poll_transmit().is_some(), "asked again");
     }
 
     #[test]
