@@ -84,13 +84,15 @@
 //! [`Agent::add_local_candidate`] works as well.
 //!
 //! Relayed candidates come from TURN servers the agent runs itself
-//! ([`Agent::add_turn_server`], RFC 8656 over UDP, TCP or TLS through `weft-turn`): it allocates, reports
-//! the relayed candidate with [`Event::LocalCandidate`] (or the failure with
+//! ([`Agent::add_turn_server`], RFC 8656 through `weft-turn`): it allocates, reports the
+//! relayed candidate with [`Event::LocalCandidate`] (or the failure with
 //! [`Event::CandidateError`], W3C `icecandidateerror`), installs permissions for the peers it
 //! checks, binds a channel to the selected peer, and wraps and unwraps the relayed traffic,
-//! so the driver only moves datagrams. A relayed candidate added by the driver with
-//! [`Agent::add_local_candidate`] also works: the agent then sends from the relayed address
-//! and the driver's own TURN client must wrap it.
+//! so the driver only moves datagrams. Over TCP or TLS to the server
+//! ([`TurnServer::transport`]) those datagrams are STUN and ChannelData messages on a stream
+//! the driver runs, cut with `weft_turn::StreamFramer`. A relayed candidate added by the
+//! driver with [`Agent::add_local_candidate`] also works: the agent then sends from the
+//! relayed address and the driver's own TURN client must wrap it.
 //!
 //! mDNS names (draft-ietf-mmusic-mdns-ice-candidates) are handled next to the agent, not in
 //! it: the [`mdns::Mdns`] machine gives `.local` names to host addresses and answers for them,
@@ -123,9 +125,9 @@
 //!
 //! Not here: finding host candidates (interfaces are the driver's), STUN over TCP or TLS for
 //! server-reflexive gathering, ICE-TCP simultaneous-open and TCP server-reflexive or relayed
-//! candidates (parsed and kept, not paired), TCP relayed candidates (RFC 6062), several components, aggressive nomination (deprecated by RFC 8445), and
-//! renomination sent by the controlling side (it nominates once per generation). A lite agent
-//! sends no consent checks. Between two address-and-port-dependent NATs the agent stops
+//! candidates (parsed and kept, not paired), TURN TCP allocations (RFC 6062), several
+//! components, aggressive nomination (deprecated by RFC 8445), and renomination sent by the
+//! controlling side (it nominates once per generation). A lite agent sends no consent checks. Between two address-and-port-dependent NATs the agent stops
 //! learning peer-reflexive candidates after [`Config::max_peer_reflexive`].
 //!
 //! # Invariants
