@@ -3173,4 +3173,31 @@ mod tests {
             "RFC 6544 §4.2: active 6, passive 4"
         );
     }
+
+    #[test]
+    fn tcp_checks_are_sent_once_and_fail_when_udp_ones_would() {
+        let now = Instant::now();
+        let mut c = Config::new(
+            Credentials::new("locl", LOCAL_PWD).unwrap(),
+            Role::Controlling,
+        );
+        c.rng_seed = Some([5; 32]);
+        let mut a = Agent::new(c).unwrap();
+        a.add_local_candidate(now, Candidate::host_tcp(local(), TcpType::Active))
+            .unwrap();
+        a.set_remote_credentials(now, Credentials::new("remo", REMOTE_PWD).unwrap())
+            .unwrap();
+        a.add_remote_candidate(now, Candidate::host_tcp(remote(8443), TcpType::Passive))
+            .unwrap();
+        let mut sent = transmits(&mut a).len();
+        let mut t = now;
+        while a.pair_stats()[0].state != PairState::Failed {
+            t = a.poll_timeout().unwrap();
+            a.handle_timeout(t);
+            sent += transmits(&mut a).len();
+        }
+        assert_eq!(sent, 1, "no retransmission over TCP (RFC 6544 §7.1)");
+        // 500 ms doubling over 5 sends, then 4 RTO: 9.5 s, as on UDP.
+        assert_eq!(t - now, Duration::from_millis(9500));
+    }
 }
