@@ -8,7 +8,8 @@
 //! restricted behind full-cone (direct), full-cone with `iceTransportPolicy: relay` (relayed
 //! on both sides), symmetric on both sides (a relay expected), and both peers on the public
 //! network with their host addresses behind mDNS `.local` names (host to host expected,
-//! names resolved over multicast DNS).
+//! names resolved over multicast DNS), and an offerer whose host drops every UDP datagram
+//! against an answerer on the public network (an ICE-TCP pair expected).
 //!
 //! Two restricted NATs do not meet directly here: the first check to arrive at a NAT leaves
 //! a conntrack entry that makes the NAT's own host's later mapping towards that peer take
@@ -177,7 +178,7 @@ fn sh(cmd: &str) -> Result<()> {
 /// What a peer printed: `(connect ms, local type, remote type)` and whether it echoed.
 #[derive(Debug, Default, Clone)]
 struct Outcome {
-    connected: Option<(u64, String, String)>,
+    connected: Option<(u64, String, String, String)>,
     echoed: bool,
 }
 
@@ -190,6 +191,8 @@ struct Run {
     relay: bool,
     /// Host candidates behind mDNS names.
     mdns: bool,
+    /// The offerer's host drops all UDP: only ICE-TCP can connect.
+    block_udp: bool,
 }
 
 fn spawn_peer(net: &Net, ns: &str, bin: &str, role: &str, run: Run) -> Result<Child> {
@@ -233,7 +236,7 @@ fn call(net: &Net, bin: &str, run: Run) -> Result<(Outcome, Outcome)> {
         match rx.recv_timeout(left) {
             Ok((i, line)) => {
                 let who = ["offerer", "answerer"][i];
-                if line.starts_with("SDP ") {
+                if line.starts_with("SDP ") || line.starts_with("CAND ") {
                     if let Some(w) = inputs[1 - i].as_mut() {
                         writeln!(w, "{line}")?;
                         w.flush()?;
@@ -247,7 +250,8 @@ fn call(net: &Net, bin: &str, run: Run) -> Result<(Outcome, Outcome)> {
                         let ms = words.next().and_then(|m| m.parse().ok()).unwrap_or(0);
                         let l = words.next().unwrap_or("?").to_owned();
                         let r = words.next().unwrap_or("?").to_owned();
-                        outcomes[i].connected = Some((ms, l, r));
+                        let proto = words.next().unwrap_or("?").to_owned();
+                        outcomes[i].connected = Some((ms, l, r, proto));
                     }
                     Some("ECHOED") => outcomes[i].echoed = true,
                     _ => {}
@@ -321,6 +325,7 @@ pub fn netns() -> Result<String> {
         hosts: lans,
         relay: false,
         mdns: false,
+        block_udp: false,
     };
     let relayed = Run {
         relay: true,
@@ -331,6 +336,13 @@ pub fn netns() -> Result<String> {
         hosts: ["pub", "pub"],
         relay: false,
         mdns: true,
+        block_udp: false,
+    };
+    // The offerer behind a NAT that lets no UDP out, the answerer on the public network.
+    let tcp_only = Run {
+        hosts: ["ha", "pub"],
+        block_udp: true,
+        ..natted
     };
     for (name, kinds, setup, want_relay) in [
         ("full-cone NATs", [FullCone, FullCone], natted, false),
@@ -353,11 +365,21 @@ pub fn netns() -> Result<String> {
             mdns,
             false,
         ),
+        (
+            "UDP blocked, ICE-TCP",
+            [Restricted, FullCone],
+            tcp_only,
+            false,
+        ),
     ] {
         let relay = setup.relay;
         println!("\n==> netns: {name}");
         let mut net = Net::build(kinds)?;
         net.start_server(&weft)?;
+        if setup.block_udp {
+            net.ip(setup.hosts[0], "iptables -A OUTPUT -p udp -j DROP")?;
+            net.ip(setup.hosts[0], "iptables -A INPUT -p udp -j DROP")?;
+        }
         let (a, b) = call(&net, &peer, setup).with_context(|| format!("netns: {name}"))?;
         drop(net);
         let (Some(ca), Some(cb)) = (a.connected.clone(), b.connected.clone()) else {
@@ -370,15 +392,19 @@ pub fn netns() -> Result<String> {
         if relay && !(ca.1 == "relay" && cb.1 == "relay") {
             bail!("netns: {name}: relay policy must use relayed local candidates: {ca:?} {cb:?}");
         }
-        if setup.mdns && (ca.1 != "host" || ca.2 != "host") {
-            bail!("netns: {name}: expected host to host through resolved names, got {ca:?}");
+        // The remote may still be peer-reflexive when checks beat the name's resolution.
+        if setup.mdns && (ca.1 != "host" || !matches!(ca.2.as_str(), "host" | "prflx")) {
+            bail!("netns: {name}: expected a host pair through resolved names, got {ca:?}");
+        }
+        if setup.block_udp && ca.3 != "tcp" {
+            bail!("netns: {name}: expected an ICE-TCP pair, got {ca:?}");
         }
         if relayed != want_relay {
             bail!("netns: {name}: expected relayed={want_relay}, got {ca:?} / {cb:?}");
         }
         let line = format!(
-            "{name}: {} -> {} connected in {} ms (answerer {} ms), 100 echoes",
-            ca.1, ca.2, ca.0, cb.0
+            "{name}: {} -> {} over {} connected in {} ms (answerer {} ms), 100 echoes",
+            ca.1, ca.2, ca.3, ca.0, cb.0
         );
         println!("<== netns: {line}");
         summary.push(line);

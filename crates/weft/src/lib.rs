@@ -27,6 +27,7 @@
 pub mod datachannel;
 pub mod dtls;
 pub mod peer;
+mod streams;
 pub mod stun;
 pub mod turn;
 

@@ -44,10 +44,11 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use log::{debug, info};
 use tokio::io::ReadBuf;
-use tokio::net::UdpSocket;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 pub use weft_datachannel::{ChannelInfo, ChannelInit};
 pub use weft_dtls::{Certificate, KeyType};
+use weft_ice::TcpType;
 pub use weft_ice::{GatheringState, State as IceConnectionState};
 pub use weft_peerconnection::jsep::{SdpType, SignalingState};
 pub use weft_peerconnection::stats::StatsReport;
@@ -57,6 +58,8 @@ pub use weft_peerconnection::{
 use weft_proto::{Received, Transport};
 pub use weft_sctp::State as SctpState;
 use weft_stun::{Host, Scheme, Uri, UriTransport};
+
+use crate::streams::{Streams, TlsTarget};
 
 use crate::now;
 
@@ -173,6 +176,12 @@ pub struct RtcConfiguration {
     /// port 5353 (shared with other programs through `SO_REUSEADDR`), opened only while a
     /// name is registered or being resolved.
     pub mdns: MdnsMode,
+    /// ICE-TCP (RFC 6544): a passive candidate (a listening socket) and an active one per
+    /// host address, so that a peer whose UDP is blocked still connects. On by default.
+    pub ice_tcp: bool,
+    /// Check `turns:` servers' certificates (turn off only for tests with self-signed
+    /// servers).
+    pub tls_verify: bool,
     /// SCTP settings.
     pub sctp: weft_sctp::Config,
 }
@@ -190,6 +199,8 @@ impl Default for RtcConfiguration {
             interface_filter: None,
             include_loopback: false,
             mdns: MdnsMode::default(),
+            ice_tcp: true,
+            tls_verify: true,
             sctp: weft_sctp::Config {
                 zero_checksum: true,
                 ..Default::default()
@@ -284,7 +295,11 @@ enum Cmd {
     /// Runs against the core and answers through its own channel.
     Run(Job),
     /// New ICE servers to use (resolved).
-    Servers(Vec<weft_ice::TurnServer>, Vec<weft_ice::StunServer>),
+    Servers(
+        Vec<weft_ice::TurnServer>,
+        Vec<weft_ice::StunServer>,
+        Vec<(SocketAddr, Option<TlsTarget>)>,
+    ),
     Close,
 }
 
@@ -310,13 +325,16 @@ fn pc_err(e: weft_peerconnection::Error) -> crate::Error {
 /// One allocation or binding per host socket of the server's family.
 struct Resolved {
     turn: Vec<weft_ice::TurnServer>,
+    /// TURN servers reached over a stream, with TLS settings for `turns:`.
+    streams: Vec<(SocketAddr, Option<TlsTarget>)>,
     stun: Vec<weft_ice::StunServer>,
     errors: Vec<Event>,
 }
 
-async fn resolve_servers(servers: &[IceServer], bases: &[SocketAddr]) -> Resolved {
+async fn resolve_servers(servers: &[IceServer], bases: &[SocketAddr], verify: bool) -> Resolved {
     let mut r = Resolved {
         turn: Vec::new(),
+        streams: Vec::new(),
         stun: Vec::new(),
         errors: Vec::new(),
     };
@@ -329,14 +347,25 @@ async fn resolve_servers(servers: &[IceServer], bases: &[SocketAddr]) -> Resolve
                     continue;
                 }
             };
-            if uri.scheme.is_secure() || uri.transport() != UriTransport::Udp {
+            let stream = uri.scheme.is_secure() || uri.transport() != UriTransport::Udp;
+            if stream && !uri.scheme.is_turn() {
                 r.errors.push(r_err(
                     url,
                     701,
-                    "only UDP to STUN and TURN servers is supported yet".into(),
+                    "STUN over TCP or TLS is not supported; use stun: over UDP".into(),
                 ));
                 continue;
             }
+            if uri.scheme == Scheme::Turns && uri.transport() == UriTransport::Udp {
+                r.errors
+                    .push(r_err(url, 701, "TURN over DTLS is not supported".into()));
+                continue;
+            }
+            let transport = match (uri.scheme.is_secure(), stream) {
+                (true, _) => Transport::Tls,
+                (false, true) => Transport::Tcp,
+                (false, false) => Transport::Udp,
+            };
             let addrs: Vec<SocketAddr> = match &uri.host {
                 Host::Ip(ip) => vec![SocketAddr::new(*ip, uri.port())],
                 Host::Domain(d) => {
@@ -353,14 +382,25 @@ async fn resolve_servers(servers: &[IceServer], bases: &[SocketAddr]) -> Resolve
                     continue;
                 };
                 used = true;
-                if uri.scheme == Scheme::Turn {
+                if uri.scheme.is_turn() {
                     r.turn.push(weft_ice::TurnServer {
                         url: url.clone(),
                         server: *server,
                         local: *base,
                         username: s.username.clone().unwrap_or_default(),
                         password: s.credential.clone().unwrap_or_default(),
+                        transport,
                     });
+                    if transport != Transport::Udp {
+                        let tls = (transport == Transport::Tls).then(|| TlsTarget {
+                            domain: match &uri.host {
+                                Host::Domain(d) => d.clone(),
+                                Host::Ip(ip) => ip.to_string(),
+                            },
+                            verify,
+                        });
+                        r.streams.push((*server, tls));
+                    }
                 } else {
                     r.stun.push(weft_ice::StunServer {
                         url: url.clone(),
@@ -404,6 +444,7 @@ impl PeerConnection {
         let t = now();
         let mut pc = Core::new(cfg, t, SystemTime::now()).map_err(pc_err)?;
         let mut sockets = Vec::new();
+        let mut listeners = Vec::new();
         let mut local = Vec::new();
         for ip in gather_addresses(&config) {
             let s = match UdpSocket::bind(SocketAddr::new(ip, 0)).await {
@@ -418,6 +459,25 @@ impl PeerConnection {
                 .map_err(pc_err)?;
             local.push(a);
             sockets.push(s);
+            if config.ice_tcp {
+                match TcpListener::bind(SocketAddr::new(ip, 0)).await {
+                    Ok(l) => {
+                        let la = l.local_addr()?;
+                        pc.add_local_candidate(
+                            t,
+                            weft_ice::Candidate::host_tcp(la, TcpType::Passive),
+                        )
+                        .map_err(pc_err)?;
+                        pc.add_local_candidate(
+                            t,
+                            weft_ice::Candidate::host_tcp(la, TcpType::Active),
+                        )
+                        .map_err(pc_err)?;
+                        listeners.push(l);
+                    }
+                    Err(e) => debug!("peer connection: no ICE-TCP listener on {ip}: {e}"),
+                }
+            }
         }
         if sockets.is_empty() {
             return Err(crate::Error::Io(std::io::Error::new(
@@ -425,7 +485,14 @@ impl PeerConnection {
                 "no interface address to gather host candidates on",
             )));
         }
-        let resolved = resolve_servers(&config.ice_servers, &local).await;
+        let resolved = resolve_servers(&config.ice_servers, &local, config.tls_verify).await;
+        let mut streams = Streams::new();
+        for (server, tls) in resolved.streams {
+            streams.add_turn_server(server, tls);
+        }
+        for l in listeners {
+            streams.listen(l);
+        }
         for s in resolved.turn {
             pc.add_turn_server(t, s).map_err(pc_err)?;
         }
@@ -439,7 +506,7 @@ impl PeerConnection {
             let _ = etx.try_send(e);
         }
         info!("peer connection: host candidates on {local:?}");
-        tokio::spawn(run(pc, sockets, rx, etx));
+        tokio::spawn(run(pc, sockets, streams, rx, etx));
         Ok(PeerConnection {
             commands,
             events,
@@ -750,9 +817,9 @@ impl PeerConnection {
             })
             .filter(|s| !s.urls.is_empty())
             .collect();
-        let resolved = resolve_servers(&added, &self.local).await;
+        let resolved = resolve_servers(&added, &self.local, config.tls_verify).await;
         self.commands
-            .send(Cmd::Servers(resolved.turn, resolved.stun))
+            .send(Cmd::Servers(resolved.turn, resolved.stun, resolved.streams))
             .await
             .map_err(|_| crate::Error::Closed)?;
         let certificates = if config.certificates.is_empty() {
@@ -811,6 +878,7 @@ const RECV_BATCH: usize = 64;
 async fn run(
     mut pc: Core,
     sockets: Vec<UdpSocket>,
+    mut streams: Streams,
     mut commands: mpsc::Receiver<Cmd>,
     events: mpsc::Sender<Event>,
 ) {
@@ -845,6 +913,10 @@ async fn run(
                         debug!("peer connection: mDNS send failed: {e}");
                     }
                 }
+                continue;
+            }
+            if t.transport != Transport::Udp {
+                streams.send(t);
                 continue;
             }
             let i = locals
@@ -917,12 +989,20 @@ async fn run(
                 }
                 Err(e) => debug!("peer connection: mDNS receive failed: {e}"),
             },
+            Some(ev) = streams.rx.recv() => {
+                if let Some(r) = streams.handle(ev) {
+                    pc.handle_input(now(), r);
+                }
+            },
             _ = &mut sleep, if timer.is_some() => pc.handle_timeout(now()),
             cmd = commands.recv() => {
                 let t = now();
                 match cmd {
                     Some(Cmd::Run(job)) => job(&mut pc, t),
-                    Some(Cmd::Servers(turn, stun)) => {
+                    Some(Cmd::Servers(turn, stun, stream_servers)) => {
+                        for (server, tls) in stream_servers {
+                            streams.add_turn_server(server, tls);
+                        }
                         for s in turn {
                             if let Err(e) = pc.add_turn_server(t, s) {
                                 debug!("peer connection: TURN server refused: {e}");

@@ -191,7 +191,7 @@ async fn stun_gathering_completes_and_an_unreachable_server_is_a_candidate_error
         ice_servers: vec![
             IceServer::new([format!("stun:{}", stun.local_addr())]),
             IceServer::new([format!("stun:{dead_addr}")]),
-            IceServer::new(["turns:127.0.0.1:5349"]),
+            IceServer::new(["stuns:127.0.0.1:5349"]),
             IceServer::new(["http://not-a-stun-uri"]),
         ],
         ..RtcConfiguration::loopback()
@@ -219,7 +219,7 @@ async fn stun_gathering_completes_and_an_unreachable_server_is_a_candidate_error
         "{errors:?}"
     );
     assert!(
-        errors.contains(&("turns:127.0.0.1:5349".into(), 701)),
+        errors.contains(&("stuns:127.0.0.1:5349".into(), 701)),
         "{errors:?}"
     );
     assert!(
@@ -287,4 +287,84 @@ async fn a_thousand_connections_opened_and_dropped_leave_no_task_or_socket() {
     }
     assert!(tasks <= tasks_before, "tasks {tasks_before} -> {tasks}");
     assert!(fds <= fds_before, "descriptors {fds_before} -> {fds}");
+}
+
+/// Two relay-only peers whose TURN server is reached over TCP (one) and TLS (the other).
+#[tokio::test]
+async fn relay_through_turn_over_tcp_and_tls() {
+    let Some((cert, key)) = weft_testkit::process::self_signed_cert("peer-turn-tls") else {
+        eprintln!("skipped: no openssl binary for a certificate");
+        return;
+    };
+    let mut config = weft::turn::ServerConfig {
+        allow_peers: vec!["127.0.0.0/8".parse().unwrap()],
+        ..Default::default()
+    };
+    config.users.insert("alice".into(), "alicepw".into());
+    let listeners = weft::turn::Listeners {
+        udp: "127.0.0.1:0".parse().unwrap(),
+        tcp: Some("127.0.0.1:0".parse().unwrap()),
+        tls: Some((
+            "127.0.0.1:0".parse().unwrap(),
+            std::fs::read(&cert).unwrap(),
+            std::fs::read(&key).unwrap(),
+        )),
+    };
+    let server = weft::turn::TurnServer::start(
+        listeners,
+        "127.0.0.1".parse().unwrap(),
+        (49970, 49989),
+        config,
+    )
+    .await
+    .unwrap();
+    let streams = server.stream_addrs().to_vec();
+    let (tcp, tls) = (streams[0].0, streams[1].0);
+    let cfg = |url: String| RtcConfiguration {
+        ice_servers: vec![IceServer::turn([url], "alice", "alicepw")],
+        ice_transport_policy: IceTransportPolicy::Relay,
+        tls_verify: false,
+        ..RtcConfiguration::loopback()
+    };
+    let mut a = PeerConnection::new(cfg(format!("turn:{tcp}?transport=tcp")))
+        .await
+        .unwrap();
+    let mut b = PeerConnection::new(cfg(format!("turns:{tls}")))
+        .await
+        .unwrap();
+    let (mut ea, mut eb) = (Vec::new(), Vec::new());
+    let chat = a
+        .create_data_channel(ChannelInit::new("chat"))
+        .await
+        .unwrap();
+    negotiate(&mut a, &mut ea, &mut b, &mut eb).await;
+    for e in ea.iter().chain(&eb) {
+        assert!(
+            !matches!(e, Event::IceCandidateError { .. }),
+            "no server failed: {e:?}"
+        );
+    }
+    wait_for(&mut a, &mut ea, |e| match e {
+        Event::Channel(h, weft::datachannel::ChannelEvent::Open(_)) if *h == chat => Some(()),
+        _ => None,
+    })
+    .await;
+    a.send_text(chat, "over tcp and tls").await.unwrap();
+    let got = wait_for(&mut b, &mut eb, |e| match e {
+        Event::Channel(_, weft::datachannel::ChannelEvent::Message(m)) => Some(m.data.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(&got[..], b"over tcp and tls");
+    for pc in [&a, &b] {
+        let st = pc.get_stats().await.unwrap();
+        let pair = st.candidate_pairs.iter().find(|p| p.selected).unwrap();
+        let local = st
+            .candidates
+            .iter()
+            .find(|c| c.id == pair.local_candidate_id)
+            .unwrap();
+        assert_eq!(local.candidate_type, "relay");
+    }
+    assert!(server.stats().allocations_total >= 2);
 }

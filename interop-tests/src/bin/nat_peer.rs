@@ -1,15 +1,15 @@
 //! `weft-nat-peer`: one side of `cargo xtask netns`. It runs inside a private network
 //! namespace behind an iptables NAT, gathers host, server-reflexive and relayed candidates
 //! from the STUN/TURN server on the public side, and connects to the other side through
-//! signalling over its stdin and stdout (one `SDP <text>` line each way, line breaks written
-//! as `\n`):
+//! signalling over its stdin and stdout: one `SDP <text>` line each way (line breaks written
+//! as `\n`), then trickled `CAND <candidate>` lines:
 //!
 //! ```text
 //! weft-nat-peer --role offer|answer --server HOST:PORT --user NAME:PASSWORD [--relay] [--mdns]
 //! ```
 //!
 //! The offerer opens a channel and sends 100 messages; the answerer echoes them. Each side
-//! prints `CONNECTED <ms> <local type> <remote type>`: the time from start to
+//! prints `CONNECTED <ms> <local type> <remote type> <udp|tcp>`: the time from start to
 //! `connectionState` `connected` (gathering and signalling included) and the candidate types
 //! of the pair the controlling side nominates (from `getStats`); the offerer prints
 //! `ECHOED 100`. With `--mdns` host candidates are signalled under `.local` names (and the
@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use weft::peer::{
-    ChannelInit, ConnectionState, Event, GatheringState, IceServer, IceTransportPolicy, MdnsMode,
-    PeerConnection, RtcConfiguration, SdpType,
+    ChannelInit, ConnectionState, Event, IceServer, IceTransportPolicy, MdnsMode, PeerConnection,
+    RtcConfiguration, SdpType,
 };
 use weft_datachannel::Event as ChannelEvent;
 
@@ -72,42 +72,77 @@ async fn main() -> anyhow::Result<()> {
         ..Default::default()
     };
     let outcome = tokio::time::timeout(Duration::from_secs(30), run(&role, config)).await;
-    match outcome {
+    let result = match outcome {
         Ok(r) => r,
-        Err(_) => bail!("{role}: not done within 30 s"),
+        Err(_) => Err(anyhow::anyhow!("{role}: not done within 30 s")),
+    };
+    // Exit here: the runtime would otherwise wait for the blocking stdin reader.
+    match result {
+        Ok(()) => std::process::exit(0),
+        Err(e) => {
+            eprintln!("{role}: {e:#}");
+            std::process::exit(1)
+        }
     }
 }
 
 async fn run(role: &str, config: RtcConfiguration) -> anyhow::Result<()> {
     let started = Instant::now();
+    let hidden = config.mdns == MdnsMode::ResolveAndHide;
     let mut pc = PeerConnection::new(config).await?;
     eprintln!("{role}: host candidates on {:?}", pc.local_addrs());
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
-    let mut events = Vec::new();
+    // Signalling in: `SDP` and trickled `CAND` lines, read by their own task.
+    let (ltx, mut lines) = tokio::sync::mpsc::channel::<String>(256);
+    tokio::spawn(async move {
+        let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+        while let Ok(Some(l)) = stdin.next_line().await {
+            if ltx.send(l).await.is_err() {
+                break;
+            }
+        }
+    });
     let channel = if role == "offer" {
         let h = pc.create_data_channel(ChannelInit::new("nat")).await?;
         let offer = pc.create_offer().await?;
         pc.set_local_description(SdpType::Offer, &offer).await?;
-        send_description(&mut pc, &mut events).await?;
-        let answer = read_description(&mut lines).await?;
-        pc.set_remote_description(SdpType::Answer, &answer).await?;
+        print_description(&offer, hidden)?;
         Some(h)
     } else {
-        let offer = read_description(&mut lines).await?;
+        let offer = loop {
+            let l = lines.recv().await.context("signalling ended")?;
+            if let Some(sdp) = l.strip_prefix("SDP ") {
+                break sdp.replace("\\n", "\r\n");
+            }
+        };
         pc.set_remote_description(SdpType::Offer, &offer).await?;
         let answer = pc.create_answer().await?;
         pc.set_local_description(SdpType::Answer, &answer).await?;
-        send_description(&mut pc, &mut events).await?;
+        print_description(&answer, hidden)?;
         None
     };
     let mut echoed = 0;
     let mut connected = false;
     loop {
-        let ev = match events.pop() {
-            Some(e) => e,
-            None => pc.next_event().await.context("connection ended")?,
+        let ev = tokio::select! {
+            ev = pc.next_event() => ev.context("connection ended")?,
+            l = lines.recv() => {
+                let Some(l) = l else { continue };
+                if let Some(sdp) = l.strip_prefix("SDP ") {
+                    let sdp = sdp.replace("\\n", "\r\n");
+                    pc.set_remote_description(SdpType::Answer, &sdp).await?;
+                } else if let Some(c) = l.strip_prefix("CAND ")
+                    && let Err(e) = pc.add_ice_candidate(c).await
+                {
+                    eprintln!("{role}: candidate refused: {e}");
+                }
+                continue;
+            }
         };
         match ev {
+            Event::IceCandidate(c) => {
+                check_hidden(&c, hidden)?;
+                println!("CAND {c}");
+            }
             Event::ConnectionState(ConnectionState::Connected) if !connected => {
                 connected = true;
                 let connected_ms = started.elapsed().as_millis();
@@ -127,16 +162,13 @@ async fn run(role: &str, config: RtcConfiguration) -> anyhow::Result<()> {
                     .find(|p| p.selected)
                     .or_else(|| st.candidate_pairs.iter().find(|p| p.state == "succeeded"))
                     .context("connected without a usable pair")?;
-                let kind = |id: &str| {
-                    st.candidates
-                        .iter()
-                        .find(|c| c.id == id)
-                        .map_or("?", |c| c.candidate_type)
-                };
+                let find = |id: &str| st.candidates.iter().find(|c| c.id == id);
+                let kind = |id: &str| find(id).map_or("?", |c| c.candidate_type);
                 println!(
-                    "CONNECTED {connected_ms} {} {}",
+                    "CONNECTED {connected_ms} {} {} {}",
                     kind(&pair.local_candidate_id),
-                    kind(&pair.remote_candidate_id)
+                    kind(&pair.remote_candidate_id),
+                    find(&pair.local_candidate_id).map_or("?", |c| c.protocol)
                 );
             }
             Event::ConnectionState(s @ (ConnectionState::Failed | ConnectionState::Closed)) => {
@@ -184,31 +216,20 @@ async fn run(role: &str, config: RtcConfiguration) -> anyhow::Result<()> {
     }
 }
 
-/// Waits for complete gathering (keeping the other events) and prints the description.
-async fn send_description(pc: &mut PeerConnection, events: &mut Vec<Event>) -> anyhow::Result<()> {
-    loop {
-        let ev = pc.next_event().await.context("connection ended")?;
-        if ev == Event::IceGatheringState(GatheringState::Complete) {
-            break;
-        }
-        events.insert(0, ev);
+/// Prints a description for the other side; checks that hidden host addresses are hidden.
+fn print_description(sdp: &str, hidden: bool) -> anyhow::Result<()> {
+    for c in sdp.lines().filter_map(|l| l.strip_prefix("a=candidate:")) {
+        check_hidden(c, hidden)?;
     }
-    let sdp = pc
-        .local_description()
-        .await?
-        .context("no local description")?;
-
     println!("SDP {}", sdp.replace("\r\n", "\\n"));
     Ok(())
 }
 
-async fn read_description(
-    lines: &mut tokio::io::Lines<BufReader<tokio::io::Stdin>>,
-) -> anyhow::Result<String> {
-    while let Some(l) = lines.next_line().await? {
-        if let Some(sdp) = l.strip_prefix("SDP ") {
-            return Ok(sdp.replace("\\n", "\r\n"));
-        }
+/// With `--mdns`, a host candidate must carry a `.local` name, never an address.
+fn check_hidden(candidate: &str, hidden: bool) -> anyhow::Result<()> {
+    let address = candidate.split_whitespace().nth(4).unwrap_or("");
+    if hidden && candidate.contains(" typ host") && !address.ends_with(".local") {
+        bail!("--mdns: a host address is not hidden: {candidate}");
     }
-    bail!("signalling ended before a description arrived")
+    Ok(())
 }
