@@ -95,10 +95,13 @@ pub(crate) async fn run(tl: &Timeline, opts: &Options) -> anyhow::Result<Figures
             .await
             .context("alice's peer connection stopped")?
         {
+            Event::IceGatheringState(s) => tl.say(format!("alice: ICE gathering {s:?}")),
             Event::IceConnectionState(s) => tl.say(format!("alice: ICE {s:?}")),
+            Event::DtlsState(s) => tl.say(format!("alice: DTLS {s:?}")),
+            Event::SctpState(s) => tl.say(format!("alice: SCTP {s:?}")),
             Event::ConnectionState(ConnectionState::Connected) => {
                 connect = started.elapsed();
-                tl.say("alice: connected (ICE, DTLS and SCTP up)");
+                tl.say("alice: connectionState connected (ICE and DTLS up)");
             }
             Event::ConnectionState(ConnectionState::Failed) => bail!("alice's connection failed"),
             Event::Channel(h, ChannelEvent::Open(id)) if h == chat || h == bulk => {

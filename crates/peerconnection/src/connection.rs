@@ -35,6 +35,20 @@ pub enum ConnectionState {
     Closed,
 }
 
+/// The state of the DTLS or SCTP transport (W3C `RTCDtlsTransportState` /
+/// `RTCSctpTransportState`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportState {
+    /// The handshake runs.
+    Connecting,
+    /// Up.
+    Connected,
+    /// Closed (by either side).
+    Closed,
+    /// Failed (DTLS: a handshake or certificate error).
+    Failed,
+}
+
 /// Settings of a [`PeerConnection`].
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -121,6 +135,11 @@ pub enum Event {
     SignalingState(SignalingState),
     /// `negotiationneeded`.
     NegotiationNeeded,
+    /// `RTCDtlsTransport` `statechange`.
+    DtlsState(TransportState),
+    /// `RTCSctpTransport` `statechange` (`connecting` is reported when DTLS is up and the
+    /// association starts).
+    SctpState(TransportState),
     /// `datachannel`: the peer opened a channel.
     DataChannel(ChannelHandle),
     /// A channel event, by handle.
@@ -958,6 +977,8 @@ impl PeerConnection {
         match Connection::new(role, cfg, now, wall) {
             Ok(mut c) => {
                 info!("peerconnection: DTLS started as {role:?}");
+                self.events
+                    .push_back(Event::DtlsState(TransportState::Connecting));
                 for rec in std::mem::take(&mut self.early_dtls) {
                     c.handle_input(now, rec);
                 }
@@ -966,6 +987,8 @@ impl PeerConnection {
             }
             Err(e) => {
                 debug!("peerconnection: DTLS could not start: {e}");
+                self.events
+                    .push_back(Event::DtlsState(TransportState::Failed));
                 self.dtls_failed = true;
                 self.update_state();
             }
@@ -1092,12 +1115,27 @@ impl PeerConnection {
                         } => {
                             self.dtls_cipher = Some(cipher);
                             self.peer_fingerprint = Some(hex_of(&peer_fingerprint));
+                            self.events
+                                .push_back(Event::DtlsState(TransportState::Connected));
+                            self.events
+                                .push_back(Event::SctpState(TransportState::Connecting));
                             if let Some(dc) = self.dc.as_mut() {
                                 let _ = dc.connect(now);
                             }
                             state_changed = true;
                         }
-                        weft_dtls::Event::Closed { .. } => {
+                        weft_dtls::Event::Closed { reason } => {
+                            let s = if matches!(
+                                reason,
+                                weft_dtls::CloseReason::PeerClosed
+                                    | weft_dtls::CloseReason::LocalClose
+                            ) || self.state == ConnectionState::Closed
+                            {
+                                TransportState::Closed
+                            } else {
+                                TransportState::Failed
+                            };
+                            self.events.push_back(Event::DtlsState(s));
                             self.dtls_failed = true;
                             state_changed = true;
                         }
@@ -1127,6 +1165,16 @@ impl PeerConnection {
                         | weft_datachannel::Event::Closed(id) => Some(*id),
                         weft_datachannel::Event::Message(m) => Some(m.id),
                         weft_datachannel::Event::Error { id, .. } => Some(*id),
+                        weft_datachannel::Event::Connected => {
+                            self.events
+                                .push_back(Event::SctpState(TransportState::Connected));
+                            None
+                        }
+                        weft_datachannel::Event::TransportClosed { .. } => {
+                            self.events
+                                .push_back(Event::SctpState(TransportState::Closed));
+                            None
+                        }
                         _ => None,
                     };
                     let Some(id) = id else { continue };

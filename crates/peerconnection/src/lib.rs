@@ -53,6 +53,6 @@ pub mod stats;
 
 pub use connection::{
     ChannelHandle, Config, ConnectionState, Error, Event, IceTransportPolicy, MdnsMode,
-    PeerConnection,
+    PeerConnection, TransportState,
 };
 pub use weft_ice::GatheringState;

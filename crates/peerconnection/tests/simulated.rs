@@ -406,6 +406,7 @@ fn relay_policy_gathers_through_turn_and_reports_gathering_candidates_and_certif
                 local: host,
                 username: "user".into(),
                 password: "pass".into(),
+                transport: weft_proto::Transport::Udp,
             },
         )
         .unwrap();

@@ -34,7 +34,7 @@
 //! socket of the server's address family, starting at the first `setLocalDescription` as in
 //! browsers. Failures are [`Event::IceCandidateError`]s.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -53,7 +53,7 @@ pub use weft_ice::{GatheringState, State as IceConnectionState};
 pub use weft_peerconnection::jsep::{SdpType, SignalingState};
 pub use weft_peerconnection::stats::StatsReport;
 pub use weft_peerconnection::{
-    ChannelHandle, ConnectionState, Event, IceTransportPolicy, MdnsMode,
+    ChannelHandle, ConnectionState, Event, IceTransportPolicy, MdnsMode, TransportState,
 };
 use weft_proto::{Received, Transport};
 pub use weft_sctp::State as SctpState;
@@ -179,6 +179,13 @@ pub struct RtcConfiguration {
     /// ICE-TCP (RFC 6544): a passive candidate (a listening socket) and an active one per
     /// host address, so that a peer whose UDP is blocked still connects. On by default.
     pub ice_tcp: bool,
+    /// Deliver the events of channels the peer opens to their [`DataChannel`] objects
+    /// ([`PeerConnection::data_channel`]) instead of [`PeerConnection::next_event`]. Until
+    /// the application takes a channel's object, its events wait there (a few hundred; then
+    /// the connection waits too, so nothing is lost and memory stays bounded). Off by
+    /// default: every event comes through `next_event`. Channels made with
+    /// [`PeerConnection::create_channel`] always deliver to their object.
+    pub channel_objects: bool,
     /// Check `turns:` servers' certificates (turn off only for tests with self-signed
     /// servers).
     pub tls_verify: bool,
@@ -200,6 +207,7 @@ impl Default for RtcConfiguration {
             include_loopback: false,
             mdns: MdnsMode::default(),
             ice_tcp: true,
+            channel_objects: false,
             tls_verify: true,
             sctp: weft_sctp::Config {
                 zero_checksum: true,
@@ -289,11 +297,23 @@ pub struct SctpTransportInfo {
 }
 
 type Core = weft_peerconnection::PeerConnection;
+type R<T> = oneshot::Sender<Result<T, crate::Error>>;
+pub use weft_datachannel::{ChannelState, Event as ChannelEvent};
+
+/// Events a channel's queue holds before its object reads them (then the task waits).
+const CHANNEL_QUEUE: usize = 256;
 type Job = Box<dyn FnOnce(&mut Core, std::time::Instant) + Send>;
+
+/// A channel's own event queue, between the connection's task and its [`DataChannel`].
+type ChannelRx = mpsc::Receiver<ChannelEvent>;
 
 enum Cmd {
     /// Runs against the core and answers through its own channel.
     Run(Job),
+    /// Creates a channel whose events go to its object.
+    CreateChannel(ChannelInit, R<(ChannelHandle, ChannelRx)>),
+    /// Takes the event queue of a channel the peer opened.
+    Claim(ChannelHandle, oneshot::Sender<Option<ChannelRx>>),
     /// New ICE servers to use (resolved).
     Servers(
         Vec<weft_ice::TurnServer>,
@@ -506,7 +526,7 @@ impl PeerConnection {
             let _ = etx.try_send(e);
         }
         info!("peer connection: host candidates on {local:?}");
-        tokio::spawn(run(pc, sockets, streams, rx, etx));
+        tokio::spawn(run(pc, config.channel_objects, sockets, streams, rx, etx));
         Ok(PeerConnection {
             commands,
             events,
@@ -530,15 +550,7 @@ impl PeerConnection {
         &self,
         f: impl FnOnce(&mut Core, std::time::Instant) -> T + Send + 'static,
     ) -> Result<T, crate::Error> {
-        let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move |pc, t| {
-            let _ = tx.send(f(pc, t));
-        });
-        self.commands
-            .send(Cmd::Run(job))
-            .await
-            .map_err(|_| crate::Error::Closed)?;
-        rx.await.map_err(|_| crate::Error::Closed)
+        run_on(&self.commands, f).await
     }
 
     /// [`Self::with`] for commands that can fail.
@@ -590,7 +602,46 @@ impl PeerConnection {
             .await
     }
 
-    /// `createDataChannel`.
+    /// `createDataChannel`, W3C style: the channel object, which receives its own events.
+    pub async fn create_channel(&self, init: ChannelInit) -> Result<DataChannel, crate::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Cmd::CreateChannel(init, tx))
+            .await
+            .map_err(|_| crate::Error::Closed)?;
+        let (handle, events) = rx.await.map_err(|_| crate::Error::Closed)??;
+        Ok(DataChannel {
+            handle,
+            commands: self.commands.downgrade(),
+            events,
+        })
+    }
+
+    /// The object of a channel the peer opened (after [`Event::DataChannel`]), with every
+    /// event of the channel since it was announced, when
+    /// [`RtcConfiguration::channel_objects`] is on. `None` if it was taken already, or
+    /// the setting is off.
+    pub async fn data_channel(
+        &self,
+        h: ChannelHandle,
+    ) -> Result<Option<DataChannel>, crate::Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Cmd::Claim(h, tx))
+            .await
+            .map_err(|_| crate::Error::Closed)?;
+        Ok(rx
+            .await
+            .map_err(|_| crate::Error::Closed)?
+            .map(|events| DataChannel {
+                handle: h,
+                commands: self.commands.downgrade(),
+                events,
+            }))
+    }
+
+    /// `createDataChannel` for the handle API: its events come through
+    /// [`PeerConnection::next_event`] as [`Event::Channel`].
     pub async fn create_data_channel(
         &self,
         init: ChannelInit,
@@ -846,6 +897,136 @@ impl PeerConnection {
     }
 }
 
+/// Runs `f` on the sans-IO core inside the connection's task and returns its result.
+async fn run_on<T: Send + 'static>(
+    commands: &mpsc::Sender<Cmd>,
+    f: impl FnOnce(&mut Core, std::time::Instant) -> T + Send + 'static,
+) -> Result<T, crate::Error> {
+    let (tx, rx) = oneshot::channel();
+    let job: Job = Box::new(move |pc, t| {
+        let _ = tx.send(f(pc, t));
+    });
+    commands
+        .send(Cmd::Run(job))
+        .await
+        .map_err(|_| crate::Error::Closed)?;
+    rx.await.map_err(|_| crate::Error::Closed)
+}
+
+/// W3C `RTCDataChannel`: a channel with its own events. It does not keep the connection
+/// alive: once the [`PeerConnection`] is dropped, its methods return [`crate::Error::Closed`].
+///
+/// Back-pressure: [`DataChannel::send`] queues in SCTP; watch
+/// [`DataChannel::buffered_amount`] and wait for [`ChannelEvent::BufferedAmountLow`] after
+/// setting [`DataChannel::set_buffered_amount_low_threshold`], as in browsers. Received
+/// messages wait in a bounded queue; when the application stops reading, the connection
+/// stops reading the network and the peer's SCTP window closes.
+#[derive(Debug)]
+pub struct DataChannel {
+    handle: ChannelHandle,
+    commands: mpsc::WeakSender<Cmd>,
+    events: ChannelRx,
+}
+
+impl DataChannel {
+    /// The handle of the channel (for [`PeerConnection`]'s handle methods).
+    pub fn handle(&self) -> ChannelHandle {
+        self.handle
+    }
+
+    async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Core, std::time::Instant) -> T + Send + 'static,
+    ) -> Result<T, crate::Error> {
+        let commands = self.commands.upgrade().ok_or(crate::Error::Closed)?;
+        run_on(&commands, f).await
+    }
+
+    /// The next event: `open`, `message`, `bufferedamountlow`, `closing`, `close`, `error`.
+    /// `None` once the connection is gone and every event was read.
+    pub async fn next_event(&mut self) -> Option<ChannelEvent> {
+        self.events.recv().await
+    }
+
+    /// `send` of binary data.
+    pub async fn send(&self, data: Bytes) -> Result<(), crate::Error> {
+        let h = self.handle;
+        self.with(move |pc, t| pc.send(t, h, data, true))
+            .await?
+            .map_err(pc_err)
+    }
+
+    /// `send` of text.
+    pub async fn send_text(&self, text: &str) -> Result<(), crate::Error> {
+        let h = self.handle;
+        let data = Bytes::copy_from_slice(text.as_bytes());
+        self.with(move |pc, t| pc.send(t, h, data, false))
+            .await?
+            .map_err(pc_err)
+    }
+
+    /// `label`, `protocol`, `id`, `ordered`, `maxPacketLifeTime`, `maxRetransmits`,
+    /// `negotiated`, `readyState` and the counters.
+    pub async fn info(&self) -> Result<Option<ChannelInfo>, crate::Error> {
+        let h = self.handle;
+        self.with(move |pc, _| {
+            pc.channel_id(h)
+                .and_then(|id| pc.data_channels().and_then(|d| d.channel(id).cloned()))
+        })
+        .await
+    }
+
+    /// `readyState`.
+    pub async fn ready_state(&self) -> Result<ChannelState, crate::Error> {
+        let h = self.handle;
+        self.with(move |pc, _| {
+            pc.channel_id(h)
+                .and_then(|id| pc.data_channels().and_then(|d| d.channel(id)))
+                .map_or(ChannelState::Connecting, |c| c.state)
+        })
+        .await
+    }
+
+    /// `bufferedAmount`.
+    pub async fn buffered_amount(&self) -> Result<usize, crate::Error> {
+        let h = self.handle;
+        self.with(move |pc, _| pc.buffered_amount(h)).await
+    }
+
+    /// `bufferedAmountLowThreshold`.
+    pub async fn buffered_amount_low_threshold(&self) -> Result<usize, crate::Error> {
+        let h = self.handle;
+        self.with(move |pc, _| {
+            pc.channel_id(h)
+                .and_then(|id| {
+                    pc.data_channels()
+                        .map(|d| d.buffered_amount_low_threshold(id))
+                })
+                .unwrap_or(0)
+        })
+        .await
+    }
+
+    /// Sets `bufferedAmountLowThreshold`.
+    pub async fn set_buffered_amount_low_threshold(
+        &self,
+        bytes: usize,
+    ) -> Result<(), crate::Error> {
+        let h = self.handle;
+        self.with(move |pc, _| pc.set_buffered_amount_low_threshold(h, bytes))
+            .await?
+            .map_err(pc_err)
+    }
+
+    /// `close`.
+    pub async fn close(&self) -> Result<(), crate::Error> {
+        let h = self.handle;
+        self.with(move |pc, t| pc.close_channel(t, h))
+            .await?
+            .map_err(pc_err)
+    }
+}
+
 impl Drop for PeerConnection {
     fn drop(&mut self) {
         let _ = self.commands.try_send(Cmd::Close);
@@ -877,6 +1058,7 @@ const RECV_BATCH: usize = 64;
 
 async fn run(
     mut pc: Core,
+    pc_channel_objects: bool,
     sockets: Vec<UdpSocket>,
     mut streams: Streams,
     mut commands: mpsc::Receiver<Cmd>,
@@ -896,6 +1078,9 @@ async fn run(
     tokio::pin!(sleep);
     let mut closing = false;
     let mut start = 0usize;
+    let channel_objects = pc_channel_objects;
+    let mut sinks: HashMap<ChannelHandle, mpsc::Sender<ChannelEvent>> = HashMap::new();
+    let mut parked: HashMap<ChannelHandle, ChannelRx> = HashMap::new();
     loop {
         if mdns.is_none() && pc.wants_mdns() {
             mdns = open_mdns(&locals);
@@ -940,6 +1125,28 @@ async fn run(
             }
         }
         while let Some(ev) = pc.poll_event() {
+            let ev = match ev {
+                Event::Channel(h, cev) if sinks.contains_key(&h) => {
+                    let closed = matches!(cev, ChannelEvent::Closed(_));
+                    let sent = match sinks.get(&h) {
+                        Some(s) => s.send(cev).await.is_ok(),
+                        None => false,
+                    };
+                    if closed || !sent {
+                        // Done, or nobody reads this channel's object any more.
+                        sinks.remove(&h);
+                        parked.remove(&h);
+                    }
+                    continue;
+                }
+                Event::DataChannel(h) if channel_objects && parked.len() < 1024 => {
+                    let (tx, rx) = mpsc::channel(CHANNEL_QUEUE);
+                    sinks.insert(h, tx);
+                    parked.insert(h, rx);
+                    Event::DataChannel(h)
+                }
+                ev => ev,
+            };
             if events.send(ev).await.is_err() {
                 // Nobody listens any more: the handle is gone.
                 pc.close(now());
@@ -999,6 +1206,17 @@ async fn run(
                 let t = now();
                 match cmd {
                     Some(Cmd::Run(job)) => job(&mut pc, t),
+                    Some(Cmd::CreateChannel(init, r)) => {
+                        let made = pc.create_data_channel(t, init).map_err(pc_err).map(|h| {
+                            let (tx, rx) = mpsc::channel(CHANNEL_QUEUE);
+                            sinks.insert(h, tx);
+                            (h, rx)
+                        });
+                        let _ = r.send(made);
+                    }
+                    Some(Cmd::Claim(h, r)) => {
+                        let _ = r.send(parked.remove(&h));
+                    }
                     Some(Cmd::Servers(turn, stun, stream_servers)) => {
                         for (server, tls) in stream_servers {
                             streams.add_turn_server(server, tls);

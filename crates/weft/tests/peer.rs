@@ -368,3 +368,106 @@ async fn relay_through_turn_over_tcp_and_tls() {
     }
     assert!(server.stats().allocations_total >= 2);
 }
+
+/// The W3C-shaped channel objects: events on the channel, echo, back-pressure, close.
+#[tokio::test]
+async fn data_channel_objects_carry_their_own_events() {
+    use weft::peer::{ChannelEvent, ChannelState};
+    let config = RtcConfiguration {
+        channel_objects: true,
+        ..RtcConfiguration::loopback()
+    };
+    let a = PeerConnection::new(config.clone()).await.unwrap();
+    let mut b = PeerConnection::new(config).await.unwrap();
+    let mut dc = a.create_channel(ChannelInit::new("objects")).await.unwrap();
+    assert_eq!(dc.ready_state().await.unwrap(), ChannelState::Connecting);
+    let offer = a.create_offer().await.unwrap();
+    a.set_local_description(SdpType::Offer, &offer)
+        .await
+        .unwrap();
+    b.set_remote_description(SdpType::Offer, &offer)
+        .await
+        .unwrap();
+    let answer = b.create_answer().await.unwrap();
+    b.set_local_description(SdpType::Answer, &answer)
+        .await
+        .unwrap();
+    a.set_remote_description(SdpType::Answer, &answer)
+        .await
+        .unwrap();
+    // Bob echoes on the object he is handed.
+    let bob = tokio::spawn(async move {
+        let h = loop {
+            match b.next_event().await.unwrap() {
+                Event::DataChannel(h) => break h,
+                Event::Channel(..) => panic!("channel events go to the object"),
+                _ => {}
+            }
+        };
+        let mut ch = b.data_channel(h).await.unwrap().unwrap();
+        assert!(b.data_channel(h).await.unwrap().is_none(), "taken once");
+        let mut echoed = 0;
+        while let Some(ev) = ch.next_event().await {
+            match ev {
+                ChannelEvent::Message(m) if m.binary => {
+                    ch.send(m.data).await.unwrap();
+                    echoed += 1;
+                }
+                ChannelEvent::Message(m) => {
+                    ch.send_text(std::str::from_utf8(&m.data).unwrap())
+                        .await
+                        .unwrap();
+                    echoed += 1;
+                }
+                ChannelEvent::Closed(_) => break,
+                _ => {}
+            }
+        }
+        (echoed, b)
+    });
+    let first = tokio::time::timeout(T, dc.next_event()).await.unwrap();
+    assert!(matches!(first, Some(ChannelEvent::Open(_))), "{first:?}");
+    assert_eq!(dc.ready_state().await.unwrap(), ChannelState::Open);
+    let info = dc.info().await.unwrap().unwrap();
+    assert_eq!(info.label, "objects");
+    dc.set_buffered_amount_low_threshold(1000).await.unwrap();
+    assert_eq!(dc.buffered_amount_low_threshold().await.unwrap(), 1000);
+    let big = bytes::Bytes::from(vec![7u8; 200_000]);
+    dc.send(big.clone()).await.unwrap();
+    dc.send_text("hello object").await.unwrap();
+    let (mut got_big, mut got_text, mut low) = (false, false, false);
+    while !(got_big && got_text && low) {
+        match tokio::time::timeout(T, dc.next_event())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            ChannelEvent::Message(m) if m.binary => got_big = m.data == big,
+            ChannelEvent::Message(m) => got_text = &m.data[..] == b"hello object",
+            ChannelEvent::BufferedAmountLow(_) => low = true,
+            ev => panic!("unexpected {ev:?}"),
+        }
+    }
+    assert_eq!(dc.buffered_amount().await.unwrap(), 0);
+    dc.close().await.unwrap();
+    loop {
+        match tokio::time::timeout(T, dc.next_event())
+            .await
+            .unwrap()
+            .unwrap()
+        {
+            ChannelEvent::Closed(_) => break,
+            ChannelEvent::Closing(_) => {}
+            ev => panic!("unexpected {ev:?}"),
+        }
+    }
+    let (echoed, _b) = bob.await.unwrap();
+    assert_eq!(echoed, 2);
+    // The object does not keep the connection: after the connection goes, it says so.
+    drop(a);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(matches!(
+        dc.send_text("late").await,
+        Err(weft::Error::Closed)
+    ));
+}
