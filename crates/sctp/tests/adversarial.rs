@@ -448,3 +448,61 @@ fn heartbeats_are_answered_and_sent_when_configured() {
             .any(|c| matches!(c, Chunk::Heartbeat { .. }))
     );
 }
+
+#[test]
+fn a_flood_of_inits_on_an_established_association_keeps_no_state_and_the_data_flowing() {
+    // A peer (or anyone who can get packets into the DTLS session) sends 20 000 INITs with
+    // fresh tags. Each is answered statelessly (an INIT-ACK whose cookie carries the state,
+    // RFC 9260 §5.1, §5.2.2); nothing accumulates, and the association keeps working.
+    let mut p = connected(false);
+    let mut answers = 0;
+    for i in 0..20_000u32 {
+        let init = Chunk::Init(weft_sctp::wire::Init {
+            initiate_tag: 0x1000_0000 + i,
+            a_rwnd: 1 << 20,
+            outbound_streams: 16,
+            inbound_streams: 16,
+            initial_tsn: Tsn(i),
+            params: Vec::new(),
+        });
+        let pkt = Packet {
+            header: CommonHeader {
+                source_port: 5000,
+                destination_port: 5000,
+                verification_tag: 0,
+                checksum: 0,
+            },
+            chunks: vec![init],
+        };
+        p.b.handle_input(p.now, pkt.to_bytes(false));
+        // The driver drains what b sends after each input.
+        while let Some(pk) = p.b.poll_transmit() {
+            if Packet::decode(&pk)
+                .unwrap()
+                .chunks
+                .iter()
+                .any(|c| matches!(c, Chunk::InitAck(_)))
+            {
+                answers += 1;
+            }
+        }
+    }
+    assert_eq!(answers, 20_000, "each INIT answered statelessly");
+    assert!(p.b.is_established(), "the association survived");
+    // Data still flows both ways.
+    p.a.send(
+        p.now,
+        StreamId(0),
+        Ppid(53),
+        Bytes::from_static(b"still here"),
+        &SendOptions::default(),
+    )
+    .unwrap();
+    let events = pump(&mut p);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Message(m) if &m.data[..] == b"still here")),
+        "{events:?}"
+    );
+}

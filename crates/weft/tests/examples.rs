@@ -2,7 +2,11 @@
 //! transfer (checked by hash), perfect negotiation with glare, and manual signalling between
 //! two processes whose SDP lines are pasted by this test.
 
-#![allow(clippy::disallowed_methods, clippy::disallowed_types, clippy::print_stderr)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::print_stderr
+)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;

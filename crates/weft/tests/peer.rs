@@ -2,7 +2,11 @@
 //! servers (weft's own, started here), the W3C getters, `setConfiguration`'s rules, and that
 //! closed connections leave no task or socket behind.
 
-#![allow(clippy::disallowed_methods, clippy::disallowed_types, clippy::print_stderr)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::print_stderr
+)]
 
 use std::net::SocketAddr;
 use std::time::Duration;
