@@ -1004,6 +1004,36 @@ mod tests {
     }
 
     #[test]
+    fn a_hidden_host_candidate_crosses_over_by_name() {
+        // The driver contract of the module docs, end to end: a hides its host candidate
+        // behind a name, b resolves the name and gets an address-based candidate back.
+        let now = Instant::now();
+        let (mut a, mut b) = (silent(1), silent(2));
+        let mut host = crate::Candidate::host("192.168.1.20:5000".parse().unwrap());
+        host.foundation = "1".into();
+        let name = a.register(now, host.address.ip()).unwrap();
+        let mut sdp = host.to_sdp();
+        sdp.address = name.clone();
+        let text = format!("candidate:{sdp}");
+        assert!(!text.contains("192.168.1.20"), "{text}");
+        assert_eq!(
+            text.parse::<crate::Candidate>().unwrap_err().kind,
+            crate::ParseErrorKind::UnresolvedAddress
+        );
+        let mut remote: weft_sdp::Candidate = text.parse().unwrap();
+        b.resolve(now, &remote.address).unwrap();
+        pump(now, &mut b, B.parse().unwrap(), &mut a);
+        pump(now, &mut a, A.parse().unwrap(), &mut b);
+        let Some(MdnsEvent::Resolved { name: got, addr }) = b.poll_event() else {
+            panic!("not resolved");
+        };
+        assert_eq!(got, name);
+        remote.address = addr.to_string();
+        let c = crate::Candidate::try_from(&remote).unwrap();
+        assert_eq!(c.address, host.address);
+    }
+
+    #[test]
     fn huge_ttls_are_capped() {
         let now = Instant::now();
         let mut a = machine(1);
