@@ -409,6 +409,7 @@ fn bench(rest: &[&str]) -> Result<()> {
             "weft-rtcp".into(),
             "weft-ice".into(),
             "weft-rtp".into(),
+            "weft".into(),
         ]
     } else {
         rest.iter().map(|s| s.to_string()).collect()

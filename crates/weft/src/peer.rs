@@ -1053,6 +1053,9 @@ fn poll_any(
     Poll::Pending
 }
 
+/// The receive buffer of a connection's sockets: jumbo-frame sized.
+const RECV_BUF: usize = 9216;
+
 /// Most datagrams read from the sockets before the machine's output is sent.
 const RECV_BATCH: usize = 64;
 
@@ -1071,9 +1074,10 @@ async fn run(
                 .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)))
         })
         .collect();
-    let mut buf = vec![0u8; 65_536];
+    // Datagrams above this are cut (a UDP path carries ~1500 bytes; browsers send ~1200).
+    let mut buf = vec![0u8; RECV_BUF];
     let mut mdns: Option<UdpSocket> = None;
-    let mut mdns_buf = vec![0u8; 9000];
+    let mut mdns_buf = Vec::new();
     let sleep = tokio::time::sleep(Duration::ZERO);
     tokio::pin!(sleep);
     let mut closing = false;
@@ -1245,10 +1249,13 @@ async fn run(
 /// Receives on the mDNS socket, or never when there is none.
 async fn recv_mdns(
     socket: Option<&UdpSocket>,
-    buf: &mut [u8],
+    buf: &mut Vec<u8>,
 ) -> std::io::Result<(usize, SocketAddr)> {
     match socket {
-        Some(s) => s.recv_from(buf).await,
+        Some(s) => {
+            buf.resize(9000, 0);
+            s.recv_from(buf).await
+        }
         None => std::future::pending().await,
     }
 }

@@ -1,0 +1,203 @@
+//! Peer connection figures on real loopback UDP, two peers in one process (`cargo bench -p
+//! weft --bench peer`, also run by `cargo xtask bench`):
+//!
+//! - the raw UDP loopback rate of 1200-byte datagrams (one tokio sender, one receiver), the
+//!   anchor the data channel throughput is compared with;
+//! - connect: from `PeerConnection::new` on both sides to the channel's `open`, median and
+//!   90th percentile of 40 connections;
+//! - throughput: 256 MiB in 64 KiB messages on one reliable ordered channel, paced by
+//!   `bufferedAmountLowThreshold`;
+//! - memory: resident memory per idle connection with one open channel, 1000 connections.
+//!
+//! Timings are printed, never asserted.
+
+#![allow(
+    clippy::print_stdout,
+    clippy::disallowed_methods,
+    clippy::disallowed_types
+)]
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use tokio::net::UdpSocket;
+use weft::peer::{
+    ChannelEvent, ChannelInit, DataChannel, Event, PeerConnection, RtcConfiguration, SdpType,
+};
+
+fn config() -> RtcConfiguration {
+    RtcConfiguration {
+        channel_objects: true,
+        ice_tcp: false,
+        ..RtcConfiguration::loopback()
+    }
+}
+
+type Pair = (
+    PeerConnection,
+    DataChannel,
+    PeerConnection,
+    DataChannel,
+    Duration,
+);
+
+/// Two connected peers: alice with her channel, bob with his object of it, and the time
+/// from the first `new` to alice's `open`.
+async fn pair(label: &str) -> Pair {
+    let t = Instant::now();
+    let a = PeerConnection::new(config()).await.unwrap();
+    let mut b = PeerConnection::new(config()).await.unwrap();
+    let mut ch = a.create_channel(ChannelInit::new(label)).await.unwrap();
+    let offer = a.create_offer().await.unwrap();
+    a.set_local_description(SdpType::Offer, &offer)
+        .await
+        .unwrap();
+    b.set_remote_description(SdpType::Offer, &offer)
+        .await
+        .unwrap();
+    let answer = b.create_answer().await.unwrap();
+    b.set_local_description(SdpType::Answer, &answer)
+        .await
+        .unwrap();
+    a.set_remote_description(SdpType::Answer, &answer)
+        .await
+        .unwrap();
+    while !matches!(ch.next_event().await, Some(ChannelEvent::Open(_))) {}
+    let took = t.elapsed();
+    let h = loop {
+        if let Some(Event::DataChannel(h)) = b.next_event().await {
+            break h;
+        }
+    };
+    let bch = b.data_channel(h).await.unwrap().unwrap();
+    (a, ch, b, bch, took)
+}
+
+/// Gbit/s of 1200-byte datagrams one tokio task sends to another over loopback.
+async fn raw_udp(secs: f64) -> f64 {
+    let rx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let tx = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let to = rx.local_addr().unwrap();
+    let counter = tokio::spawn(async move {
+        let mut buf = [0u8; 2048];
+        let mut n = 0u64;
+        while let Ok(Ok(_)) =
+            tokio::time::timeout(Duration::from_millis(200), rx.recv(&mut buf)).await
+        {
+            n += 1;
+        }
+        n
+    });
+    let d = [0u8; 1200];
+    let start = Instant::now();
+    let stop = start + Duration::from_secs_f64(secs);
+    while Instant::now() < stop {
+        for _ in 0..64 {
+            let _ = tx.send_to(&d, to).await;
+        }
+    }
+    let sent_for = start.elapsed().as_secs_f64();
+    let received = counter.await.unwrap();
+    received as f64 * 1200.0 * 8.0 / sent_for / 1e9
+}
+
+fn rss_bytes() -> u64 {
+    let s = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = s
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+async fn throughput() {
+    const TOTAL: usize = 256 << 20;
+    const MSG: usize = 64 << 10;
+    const HIGH: usize = 8 << 20;
+    let (a, mut ch, b, mut bch, _) = pair("bulk").await;
+    let receiver = tokio::spawn(async move {
+        let mut got = 0;
+        while got < TOTAL {
+            match bch.next_event().await {
+                Some(ChannelEvent::Message(m)) => got += m.data.len(),
+                Some(_) => {}
+                None => break,
+            }
+        }
+        (got, Instant::now(), b)
+    });
+    ch.set_buffered_amount_low_threshold(HIGH / 2)
+        .await
+        .unwrap();
+    let block = Bytes::from(vec![0x5au8; MSG]);
+    let start = Instant::now();
+    let mut sent = 0;
+    while sent < TOTAL {
+        while sent < TOTAL && ch.buffered_amount().await.unwrap() < HIGH {
+            ch.send(block.clone()).await.unwrap();
+            sent += MSG;
+        }
+        if sent < TOTAL {
+            while let Some(ev) = ch.next_event().await {
+                if matches!(ev, ChannelEvent::BufferedAmountLow(_)) {
+                    break;
+                }
+            }
+        }
+    }
+    let (got, done, _b) = receiver.await.unwrap();
+    let secs = (done - start).as_secs_f64();
+    println!(
+        "peer/throughput_64KiB: {:.2} Gbit/s ({} MiB in {:.0} ms)",
+        got as f64 * 8.0 / secs / 1e9,
+        got >> 20,
+        secs * 1e3
+    );
+    a.close().await;
+}
+
+#[tokio::main]
+async fn main() {
+    // `cargo bench` passes `--bench`; other arguments pick parts by name.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let want = |p: &str| filter.is_empty() || filter.iter().any(|f| p.contains(f.as_str()));
+
+    if want("throughput") {
+        let g = raw_udp(2.0).await;
+        println!("peer/raw_udp_loopback_1200B: {g:.2} Gbit/s received");
+        throughput().await;
+    }
+    if want("connect") {
+        let mut times = Vec::new();
+        for i in 0..40 {
+            let (a, _ch, b, _bch, took) = pair(&format!("c{i}")).await;
+            times.push(took);
+            a.close().await;
+            b.close().await;
+        }
+        times.sort();
+        println!(
+            "peer/connect_to_open: median {:.2} ms, p90 {:.2} ms (40 connections)",
+            times[times.len() / 2].as_secs_f64() * 1e3,
+            times[times.len() * 9 / 10].as_secs_f64() * 1e3
+        );
+    }
+    if want("memory") {
+        let before = rss_bytes();
+        let mut keep = Vec::new();
+        for i in 0..500 {
+            keep.push(pair(&format!("m{i}")).await);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let after = rss_bytes();
+        println!(
+            "peer/memory_per_idle_connection: {:.1} KiB (1000 connections with one open channel each, resident)",
+            after.saturating_sub(before) as f64 / 1000.0 / 1024.0
+        );
+        drop(keep);
+    }
+}
