@@ -31,7 +31,17 @@ async fn peer(
 ) -> Result<String, weft::Error> {
     let mut pc = PeerConnection::new(RtcConfiguration::loopback()).await?;
     let mine = pc.create_data_channel(ChannelInit::new(name)).await?;
-    // Both sides now want to negotiate; meet here so that both offers cross (glare).
+    // Both sides answer their first `negotiationneeded` with an offer before either reads
+    // the other's: the offers cross (glare).
+    while let Some(ev) = pc.next_event().await {
+        if ev == Event::NegotiationNeeded {
+            let offer = pc.create_offer().await?;
+            pc.set_local_description(SdpType::Offer, &offer).await?;
+            println!("{name}: offering");
+            let _ = tx.send(Signal::Description(SdpType::Offer, offer));
+            break;
+        }
+    }
     both.wait().await;
     let mut ignored_offer = false;
     let mut greeted = false;

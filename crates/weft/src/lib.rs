@@ -30,6 +30,7 @@ pub mod peer;
 mod streams;
 pub mod stun;
 pub mod turn;
+mod udp;
 
 pub use weft_proto as proto;
 

@@ -43,7 +43,6 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use log::{debug, info};
-use tokio::io::ReadBuf;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{mpsc, oneshot};
 pub use weft_datachannel::{ChannelInfo, ChannelInit};
@@ -55,11 +54,12 @@ pub use weft_peerconnection::stats::StatsReport;
 pub use weft_peerconnection::{
     ChannelHandle, ConnectionState, Event, IceTransportPolicy, MdnsMode, TransportState,
 };
-use weft_proto::{Received, Transport};
+use weft_proto::{Received, Transmit, Transport};
 pub use weft_sctp::State as SctpState;
 use weft_stun::{Host, Scheme, Uri, UriTransport};
 
 use crate::streams::{Streams, TlsTarget};
+use crate::udp;
 
 use crate::now;
 
@@ -1035,26 +1035,18 @@ impl Drop for PeerConnection {
 
 /// Waits until one of `sockets` has a datagram; starts polling at `start` for fairness.
 fn poll_any(
-    sockets: &[UdpSocket],
+    sockets: &[udp::Socket],
     start: usize,
-    buf: &mut [u8],
     cx: &mut std::task::Context<'_>,
-) -> Poll<(usize, std::io::Result<(usize, SocketAddr)>)> {
+) -> Poll<std::io::Result<()>> {
     let n = sockets.len();
     for k in 0..n {
-        let i = (start + k) % n;
-        let mut rb = ReadBuf::new(buf);
-        match sockets[i].poll_recv_from(cx, &mut rb) {
-            Poll::Ready(Ok(from)) => return Poll::Ready((i, Ok((rb.filled().len(), from)))),
-            Poll::Ready(Err(e)) => return Poll::Ready((i, Err(e))),
-            Poll::Pending => {}
+        if let Poll::Ready(r) = sockets[(start + k) % n].poll_ready(cx) {
+            return Poll::Ready(r);
         }
     }
     Poll::Pending
 }
-
-/// The receive buffer of a connection's sockets: jumbo-frame sized.
-const RECV_BUF: usize = 9216;
 
 /// Most datagrams read from the sockets before the machine's output is sent.
 const RECV_BATCH: usize = 64;
@@ -1067,15 +1059,22 @@ async fn run(
     mut commands: mpsc::Receiver<Cmd>,
     events: mpsc::Sender<Event>,
 ) {
-    let locals: Vec<SocketAddr> = sockets
-        .iter()
-        .map(|s| {
-            s.local_addr()
-                .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0)))
+    let sockets: Vec<udp::Socket> = sockets
+        .into_iter()
+        .filter_map(|s| match udp::Socket::new(s) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                debug!("peer connection: a host socket is unusable: {e}");
+                None
+            }
         })
         .collect();
-    // Datagrams above this are cut (a UDP path carries ~1500 bytes; browsers send ~1200).
-    let mut buf = vec![0u8; RECV_BUF];
+    if sockets.is_empty() {
+        return;
+    }
+    let locals: Vec<SocketAddr> = sockets.iter().map(|s| s.local).collect();
+    let mut batch: Vec<Transmit> = Vec::new();
+    let mut inbound: Vec<Received> = Vec::new();
     let mut mdns: Option<UdpSocket> = None;
     let mut mdns_buf = Vec::new();
     let sleep = tokio::time::sleep(Duration::ZERO);
@@ -1108,25 +1107,23 @@ async fn run(
                 streams.send(t);
                 continue;
             }
+            batch.push(t);
+        }
+        // Per socket, in order: runs to one peer leave as one GSO send.
+        while !batch.is_empty() {
+            let src = batch[0].source;
             let i = locals
                 .iter()
-                .position(|l| *l == t.source)
+                .position(|l| *l == src)
                 .or_else(|| {
                     locals
                         .iter()
-                        .position(|l| l.is_ipv4() == t.destination.is_ipv4())
+                        .position(|l| l.is_ipv4() == batch[0].destination.is_ipv4())
                 })
                 .unwrap_or(0);
-            let s = &sockets[i];
-            match s.try_send_to(&t.payload, t.destination) {
-                Ok(_) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                    if let Err(e) = s.send_to(&t.payload, t.destination).await {
-                        debug!("peer connection: send to {} failed: {e}", t.destination);
-                    }
-                }
-                Err(e) => debug!("peer connection: send to {} failed: {e}", t.destination),
-            }
+            let n = batch.iter().take_while(|t| t.source == src).count();
+            sockets[i].send_all(&batch[..n]).await;
+            batch.drain(..n);
         }
         while let Some(ev) = pc.poll_event() {
             let ev = match ev {
@@ -1160,7 +1157,7 @@ async fn run(
         if closing {
             while let Some(t) = pc.poll_transmit() {
                 if let Some(i) = locals.iter().position(|l| *l == t.source) {
-                    let _ = sockets[i].try_send_to(&t.payload, t.destination);
+                    let _ = sockets[i].socket.try_send_to(&t.payload, t.destination);
                 }
             }
             return;
@@ -1170,26 +1167,23 @@ async fn run(
             sleep.as_mut().reset(tokio::time::Instant::from_std(at));
         }
         tokio::select! {
-            (i, r) = std::future::poll_fn(|cx| poll_any(&sockets, start, &mut buf, cx)) => {
+            r = std::future::poll_fn(|cx| poll_any(&sockets, start, cx)) => {
                 start = start.wrapping_add(1);
-                let t = now();
-                match r {
-                    Ok((n, from)) => pc.handle_input(t, received(from, locals[i], &buf[..n])),
-                    Err(e) => debug!("peer connection: receive failed: {e}"),
+                if let Err(e) = r {
+                    debug!("peer connection: receive failed: {e}");
                 }
-                // Read what else is waiting before answering it all at once.
-                let mut more = 0;
-                'drain: while more < RECV_BATCH {
-                    let mut any = false;
-                    for (j, s) in sockets.iter().enumerate() {
-                        if let Ok((n, from)) = s.try_recv_from(&mut buf) {
-                            pc.handle_input(t, received(from, locals[j], &buf[..n]));
-                            more += 1;
-                            any = true;
-                        }
+                // Read what is waiting on every socket, then answer it all at once.
+                let t = now();
+                loop {
+                    let mut got = 0;
+                    for s in &sockets {
+                        got += s.drain(RECV_BATCH, &mut inbound);
                     }
-                    if !any {
-                        break 'drain;
+                    for r in inbound.drain(..) {
+                        pc.handle_input(t, r);
+                    }
+                    if got == 0 || got >= RECV_BATCH {
+                        break;
                     }
                 }
             },
