@@ -39,10 +39,19 @@
 //! | RFC 8841 | `a=sctp-port`, `a=max-message-size` (64 KiB when absent, 0 = unlimited) | |
 //!
 //! Also `restartIce` (either side; the answerer renews its credentials when the offer carries
-//! new ones, RFC 8445 §9) and `getStats` ([`stats`]).
+//! new ones, RFC 8445 §9), `getStats` ([`stats`]: peer-connection, transport, candidate-pair,
+//! local and remote candidate, certificate and data-channel reports), the W3C
+//! `iceGatheringState` (gathering starts at the first `setLocalDescription`; STUN and TURN
+//! servers are handed to the agent then), `iceTransportPolicy` `relay`, `icecandidateerror`,
+//! DTLS and SCTP transport states, `canTrickleIceCandidates`, a `localDescription` that
+//! carries the candidates gathered since it was set, and mDNS ([`MdnsMode`]): remote `.local`
+//! candidates are resolved with `weft_ice::mdns` (the driver moves its multicast datagrams,
+//! [`PeerConnection::handle_mdns_input`]) and host addresses can be hidden behind names.
+//! `close` sends the SCTP ABORT and DTLS close_notify before the agent stops.
 //!
-//! Not yet: `iceGatheringState` aggregation, certificate and candidate stats reports, media
-//! transceivers, `balanced` / `max-compat` bundle policies.
+//! Not yet: media transceivers (audio and video sections are answered rejected), the
+//! `balanced` / `max-compat` bundle policies (one BUNDLE transport is always used), and
+//! renegotiation that removes the data section.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

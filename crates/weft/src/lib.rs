@@ -9,9 +9,15 @@
 //! | [`proto`] | `weft-proto` | [`now`], the one clock read of the whole stack |
 //! | [`stun`] | `weft-stun` | [`stun::StunServer`] on UDP and TCP, [`stun::binding_request`] |
 //! | [`dtls`] | `weft-dtls` | [`dtls::DtlsTransport`]: one connection over a UDP socket |
+//! | [`turn`] | `weft-turn` | [`turn::TurnServer`] on UDP, TCP and TLS; [`turn::TurnClient`] |
+//! | [`datachannel`] | `weft-datachannel` | [`datachannel::DataChannelTransport`]: DTLS and SCTP without ICE |
+//! | [`peer`] | `weft-peerconnection`, `weft-ice` | [`peer::PeerConnection`] and [`peer::DataChannel`]: the W3C `RTCPeerConnection` |
 //!
-//! The rest of the W3C-shaped API (`RTCPeerConnection`, data channels, media) arrives with
-//! the crates it needs; see the README's status table.
+//! [`peer::PeerConnection`] gathers host candidates on every usable interface (one UDP socket
+//! each, batched with GSO/GRO through `quinn-udp`, plus an ICE-TCP listener), resolves STUN
+//! and TURN URIs for the agent (TURN over UDP, TCP and TLS), runs the ICE-TCP and TURN stream
+//! connections, and opens the mDNS multicast socket when `.local` names are in play (ADR
+//! 0007). Media arrives with the crates it needs; see the README's status table.
 //!
 //! # Driver rules (STYLE.md §7)
 //! One task owns each machine by value; it drains `poll_transmit` and `poll_event`, then
