@@ -7,7 +7,10 @@
 //!   90th percentile of 40 connections;
 //! - throughput: 256 MiB in 64 KiB messages on one reliable ordered channel, paced by
 //!   `bufferedAmountLowThreshold`;
-//! - memory: resident memory per idle connection with one open channel, 1000 connections.
+//! - memory: resident memory per idle connection with one open channel, 1000 connections;
+//! - the same connect time and throughput between this process and a child process (this
+//!   bench binary run with `--child`, signalling over its stdin and stdout);
+//! - how long ICE takes to `connected` once both sides have each other's candidates.
 //!
 //! Timings are printed, never asserted.
 
@@ -39,13 +42,15 @@ type Pair = (
     PeerConnection,
     DataChannel,
     Duration,
+    Duration,
 );
 
-/// Two connected peers: alice with her channel, bob with his object of it, and the time
-/// from the first `new` to alice's `open`.
+/// Two connected peers: alice with her channel, bob with his object of it, the time from
+/// the first `new` to alice's `open`, and the time from the answer being applied (both sides
+/// have each other's candidates) to alice's ICE `connected`.
 async fn pair(label: &str) -> Pair {
     let t = Instant::now();
-    let a = PeerConnection::new(config()).await.unwrap();
+    let mut a = PeerConnection::new(config()).await.unwrap();
     let mut b = PeerConnection::new(config()).await.unwrap();
     let mut ch = a.create_channel(ChannelInit::new(label)).await.unwrap();
     let offer = a.create_offer().await.unwrap();
@@ -62,6 +67,15 @@ async fn pair(label: &str) -> Pair {
     a.set_remote_description(SdpType::Answer, &answer)
         .await
         .unwrap();
+    let applied = Instant::now();
+    loop {
+        if let Some(Event::IceConnectionState(weft::peer::IceConnectionState::Connected)) =
+            a.next_event().await
+        {
+            break;
+        }
+    }
+    let ice = applied.elapsed();
     while !matches!(ch.next_event().await, Some(ChannelEvent::Open(_))) {}
     let took = t.elapsed();
     let h = loop {
@@ -70,7 +84,7 @@ async fn pair(label: &str) -> Pair {
         }
     };
     let bch = b.data_channel(h).await.unwrap().unwrap();
-    (a, ch, b, bch, took)
+    (a, ch, b, bch, took, ice)
 }
 
 /// Gbit/s of 1200-byte datagrams one tokio task sends to another over loopback.
@@ -115,7 +129,7 @@ async fn throughput() {
     const TOTAL: usize = 256 << 20;
     const MSG: usize = 64 << 10;
     const HIGH: usize = 8 << 20;
-    let (a, mut ch, b, mut bch, _) = pair("bulk").await;
+    let (a, mut ch, b, mut bch, _, _) = pair("bulk").await;
     let receiver = tokio::spawn(async move {
         let mut got = 0;
         while got < TOTAL {
@@ -159,6 +173,10 @@ async fn throughput() {
 
 #[tokio::main]
 async fn main() {
+    if std::env::args().any(|a| a == "--child") {
+        child().await;
+        return;
+    }
     // `cargo bench` passes `--bench`; other arguments pick parts by name.
     let filter: Vec<String> = std::env::args()
         .skip(1)
@@ -173,17 +191,21 @@ async fn main() {
     }
     if want("connect") {
         let mut times = Vec::new();
+        let mut ice = Vec::new();
         for i in 0..40 {
-            let (a, _ch, b, _bch, took) = pair(&format!("c{i}")).await;
+            let (a, _ch, b, _bch, took, ice_took) = pair(&format!("c{i}")).await;
             times.push(took);
+            ice.push(ice_took);
             a.close().await;
             b.close().await;
         }
-        times.sort();
         println!(
-            "peer/connect_to_open: median {:.2} ms, p90 {:.2} ms (40 connections)",
-            times[times.len() / 2].as_secs_f64() * 1e3,
-            times[times.len() * 9 / 10].as_secs_f64() * 1e3
+            "peer/connect_to_open: {} (40 connections)",
+            median_p90(&mut times)
+        );
+        println!(
+            "peer/ice_connected_after_answer: {} (host candidates, real sockets)",
+            median_p90(&mut ice)
         );
     }
     if want("memory") {
@@ -200,4 +222,150 @@ async fn main() {
         );
         drop(keep);
     }
+    if want("process") {
+        two_processes().await;
+    }
+}
+
+fn median_p90(v: &mut [Duration]) -> String {
+    v.sort();
+    format!(
+        "median {:.2} ms, p90 {:.2} ms",
+        v[v.len() / 2].as_secs_f64() * 1e3,
+        v[v.len() * 9 / 10].as_secs_f64() * 1e3
+    )
+}
+
+/// The other process of the two-process figures: answers the offer read from stdin,
+/// prints its answer, counts what arrives on each channel and says `done` when a channel
+/// has carried the byte count in its label.
+async fn child() {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(tokio::io::stdin()).lines();
+    while let Ok(Some(l)) = lines.next_line().await {
+        let Some(offer) = l.strip_prefix("SDP ") else {
+            continue;
+        };
+        let mut pc = PeerConnection::new(config()).await.unwrap();
+        pc.set_remote_description(SdpType::Offer, &offer.replace("\\n", "\r\n"))
+            .await
+            .unwrap();
+        let answer = pc.create_answer().await.unwrap();
+        pc.set_local_description(SdpType::Answer, &answer)
+            .await
+            .unwrap();
+        println!("SDP {}", answer.replace("\r\n", "\\n"));
+        tokio::spawn(async move {
+            while let Some(ev) = pc.next_event().await {
+                let Event::DataChannel(h) = ev else { continue };
+                let Ok(Some(mut ch)) = pc.data_channel(h).await else {
+                    continue;
+                };
+                let want: usize = ch
+                    .info()
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|i| i.label.parse().ok())
+                    .unwrap_or(0);
+                tokio::spawn(async move {
+                    let mut got = 0;
+                    while let Some(ev) = ch.next_event().await {
+                        if let ChannelEvent::Message(m) = ev {
+                            got += m.data.len();
+                            if got >= want {
+                                let _ = ch.send_text("done").await;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+    }
+}
+
+/// Connect time and throughput between this process and a child process on loopback.
+async fn two_processes() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let exe = std::env::current_exe().unwrap();
+    let mut kid = tokio::process::Command::new(exe)
+        .arg("--child")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut to_kid = kid.stdin.take().unwrap();
+    let mut from_kid = tokio::io::BufReader::new(kid.stdout.take().unwrap()).lines();
+    let mut times = Vec::new();
+    let mut rate = 0.0;
+    for i in 0..21 {
+        // The last connection carries the throughput run; the others only connect.
+        let total: usize = if i == 20 { 256 << 20 } else { 1 };
+        let t = Instant::now();
+        let a = PeerConnection::new(config()).await.unwrap();
+        let mut ch = a
+            .create_channel(ChannelInit::new(&total.to_string()))
+            .await
+            .unwrap();
+        let offer = a.create_offer().await.unwrap();
+        a.set_local_description(SdpType::Offer, &offer)
+            .await
+            .unwrap();
+        to_kid
+            .write_all(format!("SDP {}\n", offer.replace("\r\n", "\\n")).as_bytes())
+            .await
+            .unwrap();
+        let answer = loop {
+            let l = from_kid.next_line().await.unwrap().unwrap();
+            if let Some(s) = l.strip_prefix("SDP ") {
+                break s.replace("\\n", "\r\n");
+            }
+        };
+        a.set_remote_description(SdpType::Answer, &answer)
+            .await
+            .unwrap();
+        while !matches!(ch.next_event().await, Some(ChannelEvent::Open(_))) {}
+        times.push(t.elapsed());
+        const MSG: usize = 64 << 10;
+        const HIGH: usize = 8 << 20;
+        ch.set_buffered_amount_low_threshold(HIGH / 2)
+            .await
+            .unwrap();
+        let block = Bytes::from(vec![0x33u8; MSG.min(total)]);
+        let start = Instant::now();
+        let mut sent = 0;
+        while sent < total {
+            while sent < total && ch.buffered_amount().await.unwrap() < HIGH {
+                ch.send(block.clone()).await.unwrap();
+                sent += block.len();
+            }
+            if sent < total {
+                while let Some(ev) = ch.next_event().await {
+                    if matches!(ev, ChannelEvent::BufferedAmountLow(_)) {
+                        break;
+                    }
+                }
+            }
+        }
+        loop {
+            match ch.next_event().await {
+                Some(ChannelEvent::Message(m)) if &m.data[..] == b"done" => break,
+                Some(_) => {}
+                None => panic!("the child's connection ended"),
+            }
+        }
+        if i == 20 {
+            rate = total as f64 * 8.0 / start.elapsed().as_secs_f64() / 1e9;
+        }
+        a.close().await;
+    }
+    times.pop();
+    println!(
+        "peer/two_processes_connect_to_open: {} (20 connections)",
+        median_p90(&mut times)
+    );
+    println!("peer/two_processes_throughput_64KiB: {rate:.2} Gbit/s (256 MiB)");
+    drop(to_kid);
+    let _ = kid.kill().await;
 }

@@ -40,6 +40,10 @@ mod udp;
 
 pub use weft_proto as proto;
 
+pub use peer::{
+    Callbacks, DataChannel, Event, IceServer, PeerConnection, RtcConfiguration, SdpType,
+};
+
 use std::time::Instant;
 
 /// The current time, as every weft machine expects it.

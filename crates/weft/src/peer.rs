@@ -541,8 +541,17 @@ impl PeerConnection {
     }
 
     /// The next event; `None` once the connection is closed and every event was read.
+    /// Together these form the connection's event stream.
     pub async fn next_event(&mut self) -> Option<Event> {
         self.events.recv().await
+    }
+
+    /// The callback adapter: reads events and calls `callbacks` for each until the
+    /// connection ends.
+    pub async fn dispatch(&mut self, callbacks: &mut Callbacks) {
+        while let Some(ev) = self.events.recv().await {
+            callbacks.call(ev);
+        }
     }
 
     /// Runs `f` on the sans-IO core inside the task and returns its result.
@@ -894,6 +903,84 @@ impl PeerConnection {
     /// `close`.
     pub async fn close(&self) {
         let _ = self.commands.send(Cmd::Close).await;
+    }
+}
+
+/// The optional callback adapter: W3C-style `on…` handlers, called by
+/// [`PeerConnection::dispatch`] for each event as it arrives. Unset handlers skip their
+/// events.
+///
+/// ```no_run
+/// # async fn demo(mut pc: weft::PeerConnection) {
+/// let mut cb = weft::Callbacks::default();
+/// cb.on_ice_candidate = Some(Box::new(|c| println!("signal {c}")));
+/// cb.on_connection_state_change = Some(Box::new(|s| println!("now {s:?}")));
+/// pc.dispatch(&mut cb).await; // until the connection ends
+/// # }
+/// ```
+#[derive(Default)]
+#[allow(clippy::type_complexity)]
+pub struct Callbacks {
+    /// `onicecandidate`.
+    pub on_ice_candidate: Option<Box<dyn FnMut(String) + Send>>,
+    /// `onicecandidateerror`: URL, code, text.
+    pub on_ice_candidate_error: Option<Box<dyn FnMut(String, u16, String) + Send>>,
+    /// `onconnectionstatechange`.
+    pub on_connection_state_change: Option<Box<dyn FnMut(ConnectionState) + Send>>,
+    /// `oniceconnectionstatechange`.
+    pub on_ice_connection_state_change: Option<Box<dyn FnMut(IceConnectionState) + Send>>,
+    /// `onicegatheringstatechange`.
+    pub on_ice_gathering_state_change: Option<Box<dyn FnMut(GatheringState) + Send>>,
+    /// `onsignalingstatechange`.
+    pub on_signaling_state_change: Option<Box<dyn FnMut(SignalingState) + Send>>,
+    /// `onnegotiationneeded`.
+    pub on_negotiation_needed: Option<Box<dyn FnMut() + Send>>,
+    /// `ondatachannel` (the handle; take the object with [`PeerConnection::data_channel`]).
+    pub on_data_channel: Option<Box<dyn FnMut(ChannelHandle) + Send>>,
+    /// Events of channels that deliver on the connection ([`Event::Channel`]).
+    pub on_channel_event: Option<Box<dyn FnMut(ChannelHandle, ChannelEvent) + Send>>,
+    /// Every other event.
+    pub on_other: Option<Box<dyn FnMut(Event) + Send>>,
+}
+
+impl fmt::Debug for Callbacks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Callbacks(..)")
+    }
+}
+
+impl Callbacks {
+    /// Calls the handler for `ev`, if set.
+    pub fn call(&mut self, ev: Event) {
+        fn go<A>(h: &mut Option<Box<dyn FnMut(A) + Send>>, a: A) {
+            if let Some(h) = h.as_mut() {
+                h(a)
+            }
+        }
+        match ev {
+            Event::IceCandidate(c) => go(&mut self.on_ice_candidate, c),
+            Event::IceCandidateError { url, code, text } => {
+                if let Some(h) = self.on_ice_candidate_error.as_mut() {
+                    h(url, code, text)
+                }
+            }
+            Event::ConnectionState(s) => go(&mut self.on_connection_state_change, s),
+            Event::IceConnectionState(s) => go(&mut self.on_ice_connection_state_change, s),
+            Event::IceGatheringState(s) => go(&mut self.on_ice_gathering_state_change, s),
+            Event::SignalingState(s) => go(&mut self.on_signaling_state_change, s),
+            Event::NegotiationNeeded => {
+                if let Some(h) = self.on_negotiation_needed.as_mut() {
+                    h()
+                }
+            }
+            Event::DataChannel(h) => go(&mut self.on_data_channel, h),
+            Event::Channel(h, e) => {
+                if let Some(f) = self.on_channel_event.as_mut() {
+                    f(h, e)
+                }
+            }
+            other => go(&mut self.on_other, other),
+        }
     }
 }
 

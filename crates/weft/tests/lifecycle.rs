@@ -52,4 +52,3 @@ async fn a_thousand_connections_opened_and_dropped_leave_no_task_or_socket() {
     assert!(tasks <= tasks_before, "tasks {tasks_before} -> {tasks}");
     assert!(fds <= fds_before, "descriptors {fds_before} -> {fds}");
 }
-

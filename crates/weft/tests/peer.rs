@@ -430,3 +430,52 @@ async fn data_channel_objects_carry_their_own_events() {
         Err(weft::Error::Closed)
     ));
 }
+
+/// The callback adapter calls the W3C-style handlers.
+#[tokio::test]
+async fn callbacks_receive_their_events() {
+    let mut pc = PeerConnection::new(RtcConfiguration {
+        ice_servers: vec![IceServer::new(["stuns:127.0.0.1:1"])],
+        ..RtcConfiguration::loopback()
+    })
+    .await
+    .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let mut cb = weft::Callbacks::default();
+    let t = tx.clone();
+    cb.on_ice_candidate = Some(Box::new(move |c| {
+        let _ = t.send(format!("candidate {c}"));
+    }));
+    let t = tx.clone();
+    cb.on_ice_gathering_state_change = Some(Box::new(move |g| {
+        let _ = t.send(format!("gathering {g:?}"));
+    }));
+    let t = tx.clone();
+    cb.on_ice_candidate_error = Some(Box::new(move |url, code, _| {
+        let _ = t.send(format!("error {url} {code}"));
+    }));
+    cb.on_negotiation_needed = Some(Box::new(move || {
+        let _ = tx.send("negotiationneeded".into());
+    }));
+    pc.create_data_channel(ChannelInit::new("cb"))
+        .await
+        .unwrap();
+    let offer = pc.create_offer().await.unwrap();
+    pc.set_local_description(SdpType::Offer, &offer)
+        .await
+        .unwrap();
+    let dispatching = tokio::spawn(async move {
+        pc.dispatch(&mut cb).await;
+    });
+    let mut seen = Vec::new();
+    while !seen.iter().any(|s: &String| s == "gathering Complete") {
+        seen.push(tokio::time::timeout(T, rx.recv()).await.unwrap().unwrap());
+    }
+    assert!(seen.iter().any(|s| s.starts_with("candidate ")), "{seen:?}");
+    assert!(seen.contains(&"negotiationneeded".to_string()), "{seen:?}");
+    assert!(
+        seen.contains(&"error stuns:127.0.0.1:1 701".to_string()),
+        "{seen:?}"
+    );
+    dispatching.abort();
+}
