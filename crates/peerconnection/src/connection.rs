@@ -244,6 +244,9 @@ enum Server {
     Stun(StunServer),
 }
 
+/// Most events queued for the application before data channel messages wait in SCTP.
+const MAX_EVENTS: usize = 1024;
+
 /// Most remote candidates waiting for an mDNS answer.
 const MAX_MDNS_PENDING: usize = 32;
 
@@ -1155,7 +1158,10 @@ impl PeerConnection {
                 }
             }
             if let Some(dc) = self.dc.as_mut() {
-                while let Some(ev) = dc.poll_event() {
+                // Past MAX_EVENTS unread events, messages stay in SCTP, whose window
+                // shrinks by what it holds: the peer slows down, memory stays bounded.
+                while self.events.len() < MAX_EVENTS {
+                    let Some(ev) = dc.poll_event() else { break };
                     moved = true;
                     let id = match &ev {
                         weft_datachannel::Event::Incoming(id)

@@ -182,7 +182,8 @@ pub struct RtcConfiguration {
     /// Deliver the events of channels the peer opens to their [`DataChannel`] objects
     /// ([`PeerConnection::data_channel`]) instead of [`PeerConnection::next_event`]. Until
     /// the application takes a channel's object, its events wait there (a few hundred; then
-    /// the connection waits too, so nothing is lost and memory stays bounded). Off by
+    /// messages wait in SCTP and the peer is slowed by its window: nothing is lost and
+    /// memory stays bounded). Off by
     /// default: every event comes through `next_event`. Channels made with
     /// [`PeerConnection::create_channel`] always deliver to their object.
     pub channel_objects: bool,
@@ -1006,8 +1007,9 @@ async fn run_on<T: Send + 'static>(
 /// Back-pressure: [`DataChannel::send`] queues in SCTP; watch
 /// [`DataChannel::buffered_amount`] and wait for [`ChannelEvent::BufferedAmountLow`] after
 /// setting [`DataChannel::set_buffered_amount_low_threshold`], as in browsers. Received
-/// messages wait in a bounded queue; when the application stops reading, the connection
-/// stops reading the network and the peer's SCTP window closes.
+/// messages wait in a bounded queue; when the application stops reading, further messages
+/// wait in SCTP, whose receive window shrinks by what it holds, so the peer slows down and
+/// memory stays bounded (ICE and DTLS keep running meanwhile).
 #[derive(Debug)]
 pub struct DataChannel {
     handle: ChannelHandle,
@@ -1135,6 +1137,55 @@ fn poll_any(
     Poll::Pending
 }
 
+/// Where an event goes: the connection's stream or a channel object's queue.
+enum Sink {
+    Connection,
+    Channel(mpsc::Sender<ChannelEvent>),
+}
+
+/// An event on its way.
+enum Out {
+    Connection(Event),
+    Channel(ChannelEvent),
+}
+
+enum Delivered {
+    Done,
+    Full(Out),
+    Gone(Sink),
+}
+
+fn deliver(events: &mpsc::Sender<Event>, to: &Sink, ev: Out) -> Delivered {
+    use mpsc::error::TrySendError;
+    match (to, ev) {
+        (Sink::Connection, Out::Connection(e)) => match events.try_send(e) {
+            Ok(()) => Delivered::Done,
+            Err(TrySendError::Full(e)) => Delivered::Full(Out::Connection(e)),
+            Err(TrySendError::Closed(_)) => Delivered::Gone(Sink::Connection),
+        },
+        (Sink::Channel(s), Out::Channel(e)) => match s.try_send(e) {
+            Ok(()) => Delivered::Done,
+            Err(TrySendError::Full(e)) => Delivered::Full(Out::Channel(e)),
+            Err(TrySendError::Closed(_)) => Delivered::Gone(Sink::Channel(s.clone())),
+        },
+        // Not built: events are paired with their sink where they are made.
+        (_, ev) => {
+            debug!("peer connection: an event without its queue was dropped");
+            let _ = ev;
+            Delivered::Done
+        }
+    }
+}
+
+/// Waits until the queue of `to` has room; false when its reader is gone.
+async fn wait_room(events: &mpsc::Sender<Event>, to: Option<&Sink>) -> bool {
+    match to {
+        Some(Sink::Connection) => events.reserve().await.is_ok(),
+        Some(Sink::Channel(s)) => s.reserve().await.is_ok(),
+        None => std::future::pending().await,
+    }
+}
+
 /// Most datagrams read from the sockets before the machine's output is sent.
 const RECV_BATCH: usize = 64;
 
@@ -1171,6 +1222,7 @@ async fn run(
     let channel_objects = pc_channel_objects;
     let mut sinks: HashMap<ChannelHandle, mpsc::Sender<ChannelEvent>> = HashMap::new();
     let mut parked: HashMap<ChannelHandle, ChannelRx> = HashMap::new();
+    let mut pending: Option<(Sink, Out)> = None;
     loop {
         if mdns.is_none() && pc.wants_mdns() {
             mdns = open_mdns(&locals);
@@ -1212,33 +1264,49 @@ async fn run(
             sockets[i].send_all(&batch[..n]).await;
             batch.drain(..n);
         }
-        while let Some(ev) = pc.poll_event() {
-            let ev = match ev {
+        // Events go out until a queue is full; then the one in hand waits (below) while
+        // the network, commands and timers are still served. Unread events pile up in the
+        // core only to a bound; past it data channel messages wait in SCTP, whose window
+        // tells the peer to slow down.
+        while pending.is_none() {
+            let Some(ev) = pc.poll_event() else { break };
+            let (to, ev) = match ev {
                 Event::Channel(h, cev) if sinks.contains_key(&h) => {
-                    let closed = matches!(cev, ChannelEvent::Closed(_));
-                    let sent = match sinks.get(&h) {
-                        Some(s) => s.send(cev).await.is_ok(),
-                        None => false,
-                    };
-                    if closed || !sent {
-                        // Done, or nobody reads this channel's object any more.
-                        sinks.remove(&h);
+                    if matches!(cev, ChannelEvent::Closed(_)) {
+                        // The channel's last event; its queue ends after it.
                         parked.remove(&h);
+                        match sinks.remove(&h) {
+                            Some(s) => (Sink::Channel(s), Out::Channel(cev)),
+                            None => continue,
+                        }
+                    } else {
+                        match sinks.get(&h) {
+                            Some(s) => (Sink::Channel(s.clone()), Out::Channel(cev)),
+                            None => continue,
+                        }
                     }
-                    continue;
                 }
                 Event::DataChannel(h) if channel_objects && parked.len() < 1024 => {
                     let (tx, rx) = mpsc::channel(CHANNEL_QUEUE);
                     sinks.insert(h, tx);
                     parked.insert(h, rx);
-                    Event::DataChannel(h)
+                    (Sink::Connection, Out::Connection(Event::DataChannel(h)))
                 }
-                ev => ev,
+                ev => (Sink::Connection, Out::Connection(ev)),
             };
-            if events.send(ev).await.is_err() {
-                // Nobody listens any more: the handle is gone.
-                pc.close(now());
-                closing = true;
+            match deliver(&events, &to, ev) {
+                Delivered::Done => {}
+                Delivered::Full(ev) => pending = Some((to, ev)),
+                Delivered::Gone(Sink::Connection) => {
+                    // Nobody listens any more: the handle is gone.
+                    pc.close(now());
+                    closing = true;
+                    break;
+                }
+                Delivered::Gone(_) => {
+                    // Nobody reads this channel's object any more.
+                    sinks.retain(|_, s| !s.is_closed());
+                }
             }
         }
         if closing {
@@ -1254,6 +1322,18 @@ async fn run(
             sleep.as_mut().reset(tokio::time::Instant::from_std(at));
         }
         tokio::select! {
+            ok = wait_room(&events, pending.as_ref().map(|p| &p.0)), if pending.is_some() => {
+                if let Some((to, ev)) = pending.take() {
+                    if !ok {
+                        if matches!(to, Sink::Connection) {
+                            pc.close(now());
+                            closing = true;
+                        }
+                    } else if let Delivered::Full(ev) = deliver(&events, &to, ev) {
+                        pending = Some((to, ev));
+                    }
+                }
+            },
             r = std::future::poll_fn(|cx| poll_any(&sockets, start, cx)) => {
                 start = start.wrapping_add(1);
                 if let Err(e) = r {

@@ -479,3 +479,55 @@ async fn callbacks_receive_their_events() {
     );
     dispatching.abort();
 }
+
+/// An application that stops reading events still gets answers to its commands; messages
+/// wait (bounded, in SCTP's window) and none is lost or reordered.
+#[tokio::test]
+async fn a_full_event_queue_blocks_reading_not_commands() {
+    let mut a = PeerConnection::new(RtcConfiguration::loopback())
+        .await
+        .unwrap();
+    let mut b = PeerConnection::new(RtcConfiguration::loopback())
+        .await
+        .unwrap();
+    let (mut ea, mut eb) = (Vec::new(), Vec::new());
+    let chat = a
+        .create_data_channel(ChannelInit::new("full"))
+        .await
+        .unwrap();
+    negotiate(&mut a, &mut ea, &mut b, &mut eb).await;
+    wait_for(&mut a, &mut ea, |e| match e {
+        Event::Channel(h, weft::datachannel::ChannelEvent::Open(_)) if *h == chat => Some(()),
+        _ => None,
+    })
+    .await;
+    const N: usize = 3000;
+    for i in 0..N {
+        a.send_text(chat, &format!("{i}")).await.unwrap();
+    }
+    // Bob reads nothing for a while: his queue (1024 events) fills.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stats = tokio::time::timeout(Duration::from_secs(5), b.get_stats())
+        .await
+        .expect("commands are served while the event queue is full")
+        .unwrap();
+    assert!(stats.peer_connection.data_channels_opened >= 1);
+    let mut got = 0;
+    let mut other = Vec::new();
+    while got < N {
+        let e = tokio::time::timeout(T, b.next_event())
+            .await
+            .unwrap_or_else(|_| panic!("stalled after {got}: {other:?}"))
+            .unwrap();
+        if !matches!(
+            e,
+            Event::Channel(_, weft::datachannel::ChannelEvent::Message(_))
+        ) {
+            other.push(e.clone());
+        }
+        if let Event::Channel(_, weft::datachannel::ChannelEvent::Message(m)) = e {
+            assert_eq!(m.data, got.to_string().as_bytes(), "in order, none lost");
+            got += 1;
+        }
+    }
+}
