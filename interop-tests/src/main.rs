@@ -1,17 +1,21 @@
-//! `weft-interop`: a headless browser offers data channels to a native weft peer and both check
-//! what they exchange. Run by `cargo xtask interop` inside a private network namespace
-//! (`../shared/interop/RECIPES.md`), one browser per run:
+//! `weft-interop`: a headless browser and a native weft peer run the interop matrix: each case
+//! with the browser offering and with weft offering. Run by `cargo xtask interop` inside a
+//! private network namespace (`../shared/interop/RECIPES.md`), one browser per run:
 //!
 //! ```text
-//! weft-interop --browser chromium|firefox [--timeout-secs 90]
+//! weft-interop --browser chromium|firefox [--case NAME]... [--role browser-offers|weft-offers]
+//!              [--timeout-secs 240] [--out FILE]
 //! ```
 //!
-//! The page (`page.html`) creates three channels (reliable, unordered, maxRetransmits 0), offers,
-//! and POSTs the offer here. The native side is `weft::peer::PeerConnection` (JSEP, full ICE as
-//! the controlled agent, DTLS, SCTP, data channels) on 127.0.0.1: it answers, echoes every
-//! message, opens a channel of its own, and closes what the browser closes. The page checks each echo byte for byte, an 8 MiB bulk echo and the close,
-//! then POSTs its verdict; the harness checks its own side and exits non-zero on any failure.
-//!
+//! One browser session runs every case: the page (`page.html`) fetches the plan, then for
+//! each (role, case) creates a fresh `RTCPeerConnection`, asks the harness to start the native
+//! side (`native.rs`: a fresh `weft::peer::PeerConnection`), negotiates through the harness
+//! (`POST /offer` answered by weft, or weft's offer in the `/start` reply answered by `POST
+//! /answer`; complete candidates, host candidates on 127.0.0.1), runs the case and POSTs its
+//! verdict to `/result`. The harness adds weft's own checks and replies with them. Each row of
+//! the matrix is printed as it finishes and written to `--out` as
+//! `browser<TAB>case<TAB>role<TAB>pass|FAIL|gap<TAB>ms<TAB>note`; the exit status is non-zero on
+//! any FAIL. A case that fails for a reason recorded in [`known_gap`] is a `gap`, not a FAIL.
 #![allow(
     clippy::disallowed_methods,
     clippy::disallowed_types,
@@ -19,45 +23,110 @@
     clippy::print_stderr
 )]
 
-use std::collections::HashMap;
+mod native;
+
+use std::io::Write as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use weft::peer::{
-    ChannelHandle, ChannelInit, ConnectionState, Event, PeerConnection, RtcConfiguration, SdpType,
-};
-use weft_datachannel::Event as ChannelEvent;
+use tokio::sync::{mpsc, oneshot};
+
+use native::{CASES, PageResult, ROLES, Session, json_str};
 
 const PAGE: &str = include_str!("page.html");
 
+type Reply = oneshot::Sender<Result<String, String>>;
+
+/// A request from the page, for the harness loop.
 #[derive(Debug)]
 enum Http {
-    Offer(String, tokio::sync::oneshot::Sender<String>),
-    Result(String),
+    Plan(Reply),
+    Start(String, Reply),
+    Offer(String, Reply),
+    Answer(String, Reply),
+    Reoffer(String, Reply),
+    Result(String, Reply),
+    Done(Reply),
+}
+
+/// One row of the matrix.
+#[derive(Debug)]
+struct Row {
+    case: String,
+    role: String,
+    status: &'static str,
+    ms: u128,
+    note: String,
+}
+
+/// Cases known to fail for a reason outside this harness: (browser, case, role, reason).
+/// `None` for either browser or role matches any.
+fn known_gap(browser: &str, case: &str, role: &str) -> Option<&'static str> {
+    const GAPS: &[(Option<&str>, &str, Option<&str>, &str)] = &[];
+    GAPS.iter()
+        .find(|(b, c, r, _)| {
+            b.is_none_or(|b| b == browser) && *c == case && r.is_none_or(|r| r == role)
+        })
+        .map(|g| g.3)
+}
+
+struct Args {
+    browser: String,
+    timeout: u64,
+    cases: Vec<String>,
+    roles: Vec<String>,
+    out: Option<std::path::PathBuf>,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        browser: "chromium".into(),
+        timeout: 240,
+        cases: Vec::new(),
+        roles: Vec::new(),
+        out: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(x) = args.next() {
+        let mut val = || args.next().with_context(|| format!("{x} needs a value"));
+        match x.as_str() {
+            "--browser" => a.browser = val()?,
+            "--timeout-secs" => a.timeout = val()?.parse()?,
+            "--case" => {
+                let c = val()?;
+                if !CASES.contains(&c.as_str()) {
+                    bail!("unknown case {c}; cases: {}", CASES.join(" "));
+                }
+                a.cases.push(c);
+            }
+            "--role" => {
+                let r = val()?;
+                if !ROLES.contains(&r.as_str()) {
+                    bail!("unknown role {r}; roles: {}", ROLES.join(" "));
+                }
+                a.roles.push(r);
+            }
+            "--out" => a.out = Some(val()?.into()),
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    if a.cases.is_empty() {
+        a.cases = CASES.iter().map(|s| s.to_string()).collect();
+    }
+    if a.roles.is_empty() {
+        a.roles = ROLES.iter().map(|s| s.to_string()).collect();
+    }
+    Ok(a)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    let mut browser = String::from("chromium");
-    let mut timeout = 90u64;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--browser" => browser = args.next().context("--browser needs a value")?,
-            "--timeout-secs" => {
-                timeout = args
-                    .next()
-                    .context("--timeout-secs needs a value")?
-                    .parse()?
-            }
-            other => bail!("unknown argument {other}"),
-        }
-    }
+    let args = parse_args()?;
+    let browser = args.browser.clone();
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
     let (tx, mut rx) = mpsc::channel::<Http>(8);
@@ -68,102 +137,188 @@ async fn main() -> anyhow::Result<()> {
     let url = format!("http://127.0.0.1:{port}/");
     let started = Instant::now();
     let mut child = launch(&browser, &profile, &url)?;
-    let outcome = tokio::time::timeout(Duration::from_secs(timeout), drive(&mut rx)).await;
+    let mut rows = Vec::new();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(args.timeout),
+        drive(&args, &mut rx, &mut rows),
+    )
+    .await;
     kill_group(&mut child);
     let _ = std::fs::remove_dir_all(&profile);
-    let (page, native) = match outcome {
-        Ok(r) => r?,
-        Err(_) => bail!("{browser}: no result within {timeout} s"),
+    let stopped = match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(format!("{e:#}")),
+        Err(_) => Some(format!("no result within {} s", args.timeout)),
     };
-    println!("{browser}: page says {page}");
-    println!("{browser}: native side: {native}");
-    println!("{browser}: {:.1} s in all", started.elapsed().as_secs_f64());
-    if !page.contains("\"ok\":true") {
-        bail!("{browser}: the page reported a failure");
+    // Every planned cell gets a row: what never ran is a FAIL.
+    for role in &args.roles {
+        for case in &args.cases {
+            if !rows.iter().any(|r| &r.case == case && &r.role == role) {
+                rows.push(Row {
+                    case: case.clone(),
+                    role: role.clone(),
+                    status: "FAIL",
+                    ms: 0,
+                    note: format!(
+                        "not run: {}",
+                        stopped.as_deref().unwrap_or("the page stopped")
+                    ),
+                });
+            }
+        }
+    }
+    if let Some(path) = &args.out {
+        let mut f = std::fs::File::create(path)
+            .with_context(|| format!("creating {}", path.display()))?;
+        for r in &rows {
+            writeln!(
+                f,
+                "{browser}\t{}\t{}\t{}\t{}\t{}",
+                r.case,
+                r.role,
+                r.status,
+                r.ms,
+                r.note.replace(['\t', '\n'], " ")
+            )?;
+        }
+    }
+    let fails = rows.iter().filter(|r| r.status == "FAIL").count();
+    println!(
+        "{browser}: {} cells, {} pass, {} gap, {fails} FAIL, {:.1} s in all",
+        rows.len(),
+        rows.iter().filter(|r| r.status == "pass").count(),
+        rows.iter().filter(|r| r.status == "gap").count(),
+        started.elapsed().as_secs_f64()
+    );
+    if fails > 0 {
+        bail!("{browser}: {fails} cells failed");
     }
     Ok(())
 }
 
-/// Waits for the offer, answers it with a `weft::peer::PeerConnection`, runs it until the page
-/// reports.
-async fn drive(rx: &mut mpsc::Receiver<Http>) -> anyhow::Result<(String, String)> {
-    let (offer, reply) = match rx.recv().await.context("http server stopped")? {
-        Http::Offer(o, r) => (o, r),
-        Http::Result(r) => bail!("page failed before offering: {r}"),
-    };
-    let mut pc = PeerConnection::new(RtcConfiguration::default()).await?;
-    pc.set_remote_description(SdpType::Offer, &offer).await?;
-    let answer = pc.create_answer().await?;
-    pc.set_local_description(SdpType::Answer, &answer).await?;
-    // A channel of our own, opened once the association is up.
-    let own = pc
-        .create_data_channel(ChannelInit::new("from-weft"))
-        .await?;
-    if std::env::var_os("WEFT_INTEROP_DUMP").is_some() {
-        eprintln!("offer:\n{offer}\nanswer:\n{answer}");
-    }
-    let _ = reply.send(answer);
-    let t0 = Instant::now();
-    let mut labels: HashMap<ChannelHandle, String> = HashMap::new();
-    let (mut echoed, mut echoed_bytes, mut hello_back) = (0u64, 0u64, false);
-    let mut closed = Vec::new();
-    let mut connected_at = None;
-    let mut page = None;
+/// Serves the page's requests until it says it is done.
+async fn drive(
+    args: &Args,
+    rx: &mut mpsc::Receiver<Http>,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    let browser = args.browser.as_str();
+    let mut session: Option<Session> = None;
+    let mut case_start = Instant::now();
     loop {
         tokio::select! {
-            ev = pc.next_event() => {
-                let Some(ev) = ev else { bail!("the peer connection stopped") };
+            ev = next_event(&mut session) => {
+                let s = session.as_mut().context("event without a session")?;
                 match ev {
-                    Event::ConnectionState(ConnectionState::Connected) => connected_at = Some(t0.elapsed()),
-                    Event::ConnectionState(ConnectionState::Failed) => bail!("connection failed"),
-                    Event::DataChannel(h) => {
-                        let label = pc.channel(h).await?.map(|c| c.label).unwrap_or_default();
-                        labels.insert(h, label);
-                    }
-                    Event::Channel(h, ChannelEvent::Open(_)) if h == own => pc.send_text(own, "hello from weft").await?,
-                    Event::Channel(h, ChannelEvent::Message(m)) if h == own => hello_back |= m.text() == Some("hello back"),
-                    Event::Channel(h, ChannelEvent::Message(m)) => {
-                        echoed += 1;
-                        echoed_bytes += m.data.len() as u64;
-                        // Echo with the same type.
-                        if m.binary { pc.send(h, m.data).await? } else { pc.send_text(h, m.text().unwrap_or_default()).await? }
-                    }
-                    Event::Channel(h, ChannelEvent::Closed(_)) => {
-                        if let Some(l) = labels.get(&h) {
-                            closed.push(l.clone());
+                    Some(ev) => {
+                        if let Err(e) = s.on_event(ev).await {
+                            log::warn!("{}/{}: {e:#}", s.case, s.role);
                         }
                     }
-                    Event::Channel(h, ChannelEvent::Error { detail, .. }) => bail!("channel {h:?} error {detail:?}"),
-                    _ => {}
+                    None => {
+                        log::warn!("{}/{}: the peer connection stopped", s.case, s.role);
+                        // Keep the session for the verdict; stop polling a closed stream.
+                        s.pc.close().await;
+                    }
                 }
             }
-            m = rx.recv() => match m.context("http server stopped")? {
-                Http::Result(r) => page = Some(r),
-                Http::Offer(..) => bail!("a second offer"),
-            },
-        }
-        if let Some(p) = &page {
-            let done = hello_back && closed.iter().any(|l| l == "partial");
-            if done || !p.contains("\"ok\":true") {
-                let (state, _) = pc.state().await?;
-                let st = pc.get_stats().await?;
-                let native = format!(
-                    "{state:?}, connected after {:.1} ms (full ICE, DTLS, SCTP), {echoed} messages ({echoed_bytes} bytes) echoed on {} browser channels, own channel answered {hello_back}, browser closed {closed:?}; stats: dtls {} {}, {} candidate pairs, {} channels opened, {} bytes sent",
-                    connected_at.unwrap_or_default().as_secs_f64() * 1e3,
-                    labels.len(),
-                    st.transport.dtls_state,
-                    st.transport.dtls_cipher.as_deref().unwrap_or("-"),
-                    st.candidate_pairs.len(),
-                    st.peer_connection.data_channels_opened,
-                    st.transport.bytes_sent,
-                );
-                if !done {
-                    bail!("native side incomplete: {native}; page said {p}");
+            req = rx.recv() => {
+                let req = req.context("the http server stopped")?;
+                match req {
+                    Http::Plan(r) => {
+                        let list = |v: &[String]| v.iter().map(|s| json_str(s)).collect::<Vec<_>>().join(",");
+                        let _ = r.send(Ok(format!("{{\"cases\":[{}],\"roles\":[{}]}}", list(&args.cases), list(&args.roles))));
+                    }
+                    Http::Start(body, r) => {
+                        let (case, role) = body.trim().split_once(' ').unwrap_or((body.trim(), ""));
+                        case_start = Instant::now();
+                        match Session::start(case, role).await {
+                            Ok((s, json)) => {
+                                session = Some(s);
+                                let _ = r.send(Ok(json));
+                            }
+                            Err(e) => {
+                                session = None;
+                                let _ = r.send(Err(format!("{e:#}")));
+                            }
+                        }
+                    }
+                    Http::Offer(sdp, r) => {
+                        let res = match session.as_mut() {
+                            Some(s) => s.answer_offer(&sdp).await.map_err(|e| format!("{e:#}")),
+                            None => Err("no case started".into()),
+                        };
+                        dump("offer", &sdp, &res);
+                        let _ = r.send(res);
+                    }
+                    Http::Answer(sdp, r) => {
+                        let res = match session.as_mut() {
+                            Some(s) => s.take_answer(&sdp).await.map(|()| "ok".to_owned()).map_err(|e| format!("{e:#}")),
+                            None => Err("no case started".into()),
+                        };
+                        dump("answer", &sdp, &res);
+                        let _ = r.send(res);
+                    }
+                    Http::Reoffer(what, r) => {
+                        let res = match session.as_mut() {
+                            Some(s) => s.reoffer(what.trim()).await.map_err(|e| format!("{e:#}")),
+                            None => Err("no case started".into()),
+                        };
+                        let _ = r.send(res);
+                    }
+                    Http::Result(body, r) => {
+                        let page = PageResult::parse(&body);
+                        let ms = case_start.elapsed().as_millis();
+                        let (case, role) = (page.get("case").to_owned(), page.get("role").to_owned());
+                        let (bad, summary) = match session.take() {
+                            Some(mut s) => s.finish(&page).await,
+                            None => (vec!["no native session".to_owned()], String::new()),
+                        };
+                        let ok = page.ok && bad.is_empty();
+                        let mut note = if page.ok {
+                            page.get("detail").to_owned()
+                        } else {
+                            format!("page: {}", page.get("error"))
+                        };
+                        if !bad.is_empty() {
+                            note = format!("{note}; weft: {}", bad.join("; "));
+                        }
+                        let status = match (ok, known_gap(browser, &case, &role)) {
+                            (true, _) => "pass",
+                            (false, Some(reason)) => {
+                                note = format!("{reason} ({note})");
+                                "gap"
+                            }
+                            (false, None) => "FAIL",
+                        };
+                        println!("{browser:8} {case:12} {role:15} {status:4} {:>6} ms  {note}", ms);
+                        println!("{:45}weft: {summary}", "");
+                        if let Some(log) = page.fields.get("log") && !ok {
+                            println!("{:45}page log: {log}", "");
+                        }
+                        let _ = r.send(Ok(format!("{{\"ok\":{ok},\"weft\":{}}}", json_str(&bad.join("; ")))));
+                        rows.push(Row { case, role, status, ms, note });
+                    }
+                    Http::Done(r) => {
+                        let _ = r.send(Ok("bye".into()));
+                        return Ok(());
+                    }
                 }
-                pc.close().await;
-                return Ok((p.clone(), native));
             }
         }
+    }
+}
+
+async fn next_event(s: &mut Option<Session>) -> Option<weft::peer::Event> {
+    match s {
+        Some(s) => s.pc.next_event().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn dump(what: &str, sdp: &str, res: &Result<String, String>) {
+    if std::env::var_os("WEFT_INTEROP_DUMP").is_some() {
+        eprintln!("--- browser {what}:\n{sdp}\n--- weft:\n{res:?}");
     }
 }
 
@@ -216,7 +371,7 @@ fn kill_group(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// A minimal HTTP/1.1 server: GET serves the page, POST /offer and /result go to the harness.
+/// A minimal HTTP/1.1 server: `GET /` serves the page, the rest goes to the harness loop.
 async fn serve(listener: TcpListener, tx: mpsc::Sender<Http>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -224,7 +379,9 @@ async fn serve(listener: TcpListener, tx: mpsc::Sender<Http>) {
         };
         let tx = tx.clone();
         tokio::spawn(async move {
-            let _ = handle(stream, tx).await;
+            if let Err(e) = handle(stream, tx).await {
+                log::debug!("http: {e:#}");
+            }
         });
     }
 }
@@ -253,26 +410,40 @@ async fn handle(stream: TcpStream, tx: mpsc::Sender<Http>) -> anyhow::Result<()>
     let mut body = vec![0u8; len.min(16 << 20)];
     r.read_exact(&mut body).await?;
     let body = String::from_utf8_lossy(&body).into_owned();
-    let (status, ctype, out) = match (method.as_str(), path.as_str()) {
-        ("GET", "/") => ("200 OK", "text/html; charset=utf-8", PAGE.to_owned()),
-        ("POST", "/offer") => {
-            let (rtx, rrx) = tokio::sync::oneshot::channel();
-            tx.send(Http::Offer(body, rtx)).await?;
-            ("200 OK", "application/sdp", rrx.await?)
+    let (rtx, rrx) = oneshot::channel();
+    let req = match (method.as_str(), path.as_str()) {
+        ("GET", "/") => None,
+        ("GET", "/plan") => Some(Http::Plan(rtx)),
+        ("POST", "/start") => Some(Http::Start(body, rtx)),
+        ("POST", "/offer") => Some(Http::Offer(body, rtx)),
+        ("POST", "/answer") => Some(Http::Answer(body, rtx)),
+        ("POST", "/reoffer") => Some(Http::Reoffer(body, rtx)),
+        ("POST", "/result") => Some(Http::Result(body, rtx)),
+        ("POST", "/done") => Some(Http::Done(rtx)),
+        _ => {
+            return respond(r.into_inner(), "404 Not Found", "text/plain", "not found").await;
         }
-        ("POST", "/result") => {
-            tx.send(Http::Result(body)).await?;
-            ("200 OK", "text/plain", "thanks".to_owned())
-        }
-        _ => ("404 Not Found", "text/plain", "not found".to_owned()),
     };
-    let mut s = r.into_inner();
+    let (status, ctype, out) = match req {
+        None => ("200 OK", "text/html; charset=utf-8", PAGE.to_owned()),
+        Some(req) => {
+            tx.send(req).await?;
+            match rrx.await? {
+                Ok(s) => ("200 OK", "text/plain; charset=utf-8", s),
+                Err(e) => ("500 Internal Server Error", "text/plain; charset=utf-8", e),
+            }
+        }
+    };
+    respond(r.into_inner(), status, ctype, &out).await
+}
+
+async fn respond(mut s: TcpStream, status: &str, ctype: &str, body: &str) -> anyhow::Result<()> {
     let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        out.len()
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+        body.len()
     );
     s.write_all(head.as_bytes()).await?;
-    s.write_all(out.as_bytes()).await?;
+    s.write_all(body.as_bytes()).await?;
     s.shutdown().await?;
     Ok(())
 }
