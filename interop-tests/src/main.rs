@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! weft-interop --browser chromium|firefox [--case NAME]... [--role browser-offers|weft-offers]
-//!              [--timeout-secs 240] [--out FILE]
+//!              [--timeout-secs 240] [--out FILE] [--bulk-mib 100]
 //! ```
 //!
 //! One browser session runs every case: the page (`page.html`) fetches the plan, then for
@@ -110,6 +110,7 @@ fn parse_args() -> anyhow::Result<Args> {
                 a.roles.push(r);
             }
             "--out" => a.out = Some(val()?.into()),
+            "--bulk-mib" => native::BULK_MIB.store(val()?.parse()?, std::sync::atomic::Ordering::Relaxed),
             other => bail!("unknown argument {other}"),
         }
     }

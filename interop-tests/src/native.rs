@@ -37,8 +37,12 @@ pub const CASES: &[&str] = &[
 /// Who makes the first offer.
 pub const ROLES: &[&str] = &["browser-offers", "weft-offers"];
 
-/// The size of each bulk transfer (each direction).
-pub const BULK: u64 = 100 << 20;
+/// The size of each bulk transfer (each direction), 100 MiB unless `--bulk-mib` says otherwise.
+pub static BULK_MIB: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(100);
+
+fn bulk() -> u64 {
+    BULK_MIB.load(std::sync::atomic::Ordering::Relaxed) << 20
+}
 /// The bulk chunk size.
 const CHUNK: usize = 64 << 10;
 /// weft keeps sending while `bufferedAmount` is below this.
@@ -133,8 +137,9 @@ impl Session {
             None
         };
         let mut json = format!(
-            "{{\"port\":{port},\"maxMessageSize\":{},\"bulk\":{BULK},\"many\":{MANY},\"lifetime\":{LIFETIME_MS}",
-            weft_sctp::Config::default().max_message_size
+            "{{\"port\":{port},\"maxMessageSize\":{},\"bulk\":{},\"many\":{MANY},\"lifetime\":{LIFETIME_MS}",
+            weft_sctp::Config::default().max_message_size,
+            bulk()
         );
         if let Some(o) = offer {
             json.push_str(&format!(",\"offer\":{}", json_str(&o)));
@@ -251,16 +256,16 @@ impl Session {
                     });
                     up.hasher.update(&m.data);
                     up.bytes += m.data.len() as u64;
-                    if up.bytes == BULK {
+                    if up.bytes == bulk() {
                         let hex = hex(&std::mem::replace(&mut up.hasher, openssl::sha::Sha256::new()).finish());
                         let secs = up.started.elapsed().as_secs_f64();
                         self.send_text(h, &format!("sha256:{hex}")).await;
                         self.note(format!(
                             "bulk-up {} MiB in {secs:.2} s ({:.0} Mbit/s)",
-                            BULK >> 20,
-                            BULK as f64 * 8.0 / secs / 1e6
+                            bulk() >> 20,
+                            bulk() as f64 * 8.0 / secs / 1e6
                         ));
-                    } else if up.bytes > BULK {
+                    } else if up.bytes > bulk() {
                         self.errors.push(format!("bulk-up: {} bytes, more than sent", up.bytes));
                     }
                 } else if label == "bulk-down" && text == Some("go") {
@@ -301,6 +306,7 @@ impl Session {
                 }
             }
             ChannelEvent::BufferedAmountLow(_) => {
+                log::debug!("{label}: bufferedamountlow");
                 if let Some(d) = self.down.as_mut()
                     && d.h == h
                 {
@@ -329,8 +335,10 @@ impl Session {
         }
     }
 
-    /// Sends bulk chunks while `bufferedAmount` is under the high-water mark; the rest
-    /// follows `bufferedamountlow`.
+    /// Sends bulk chunks until `bufferedAmount` nears the high-water mark; the rest follows
+    /// `bufferedamountlow`. The sends here await the driver, which drains the queue between
+    /// them: the buffer must be seen above the low threshold before this stops, or no event
+    /// would come (W3C: the event marks a fall from above the threshold).
     async fn pump(&mut self) -> anyhow::Result<()> {
         let Some(d) = self.down.as_mut() else {
             return Ok(());
@@ -338,18 +346,24 @@ impl Session {
         let Some(hasher) = d.hasher.as_mut() else {
             return Ok(());
         };
-        let buffered = self.pc.buffered_amount(d.h).await?;
-        let mut room = HIGH_WATER.saturating_sub(buffered) / CHUNK;
-        while room > 0 && d.sent < BULK {
-            let mut chunk = d.base.clone();
-            chunk[..8].copy_from_slice(&d.index.to_be_bytes());
-            hasher.update(&chunk);
-            d.sent += chunk.len() as u64;
-            d.index += 1;
-            room -= 1;
-            self.pc.send(d.h, Bytes::from(chunk)).await?;
+        while d.sent < bulk() {
+            let buffered = self.pc.buffered_amount(d.h).await?;
+            log::debug!("bulk-down: {} sent, {buffered} buffered", d.sent);
+            if buffered + CHUNK > HIGH_WATER {
+                break;
+            }
+            let mut room = (HIGH_WATER - buffered) / CHUNK;
+            while room > 0 && d.sent < bulk() {
+                let mut chunk = d.base.clone();
+                chunk[..8].copy_from_slice(&d.index.to_be_bytes());
+                hasher.update(&chunk);
+                d.sent += chunk.len() as u64;
+                d.index += 1;
+                room -= 1;
+                self.pc.send(d.h, Bytes::from(chunk)).await?;
+            }
         }
-        if d.sent >= BULK
+        if d.sent >= bulk()
             && let Some(hasher) = d.hasher.take()
         {
             let (h, secs, lows) = (d.h, d.started.elapsed().as_secs_f64(), d.low_events);
@@ -404,6 +418,25 @@ impl Session {
                 format!("; {}", notes.join("; "))
             }
         );
+        let mut summary = summary;
+        if !page.ok || !bad.is_empty() {
+            // What the association looked like when it went wrong.
+            if let Some(d) = &self.down {
+                let b = self.pc.buffered_amount(d.h).await.unwrap_or(0);
+                summary.push_str(&format!(
+                    "; bulk-down: {} sent, bufferedAmount {b}, {} bufferedamountlow",
+                    d.sent, d.low_events
+                ));
+            }
+            if let Ok(Some(st)) = self.pc.sctp_stats().await {
+                summary.push_str(&format!(
+                    "; sctp: cwnd {} flight {} peer_rwnd {} srtt {:?}, {} data chunks sent, {} retransmitted ({} fast, {} T3), {} sacks in, {} out, {} dropped packets, receive buffered {}",
+                    st.cwnd, st.flight_size, st.peer_rwnd, st.srtt, st.data_chunks_sent, st.retransmitted_chunks,
+                    st.fast_retransmits, st.t3_expirations, st.sacks_received, st.sacks_sent, st.dropped_packets,
+                    st.receive_buffered
+                ));
+            }
+        }
         self.pc.close().await;
         (bad, summary)
     }
@@ -492,12 +525,12 @@ impl Session {
             }
             "bulk" => {
                 match &self.up {
-                    Some(u) if u.bytes == BULK => {}
-                    Some(u) => bad.push(format!("bulk-up: {} of {BULK} bytes", u.bytes)),
+                    Some(u) if u.bytes == bulk() => {}
+                    Some(u) => bad.push(format!("bulk-up: {} of {} bytes", u.bytes, bulk())),
                     None => bad.push("bulk-up: nothing arrived".into()),
                 }
                 match &self.down {
-                    Some(d) if d.sent == BULK && d.hasher.is_none() => {
+                    Some(d) if d.sent == bulk() && d.hasher.is_none() => {
                         if d.low_events == 0 {
                             bad.push("bulk-down: no bufferedamountlow event".into());
                         }
