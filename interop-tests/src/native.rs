@@ -71,6 +71,10 @@ pub struct Session {
     hello_back: BTreeSet<String>,
     closing: BTreeSet<String>,
     closed: BTreeSet<String>,
+    /// Channels the browser opened, and the handles that closed (by handle: a channel the
+    /// peer closes at once may be gone before its label can be asked for).
+    incoming_handles: BTreeSet<ChannelHandle>,
+    closed_handles: BTreeSet<ChannelHandle>,
     states: Vec<ConnectionState>,
     connected_at: Option<Duration>,
     negotiation_after_connect: u32,
@@ -116,6 +120,8 @@ impl Session {
             hello_back: BTreeSet::new(),
             closing: BTreeSet::new(),
             closed: BTreeSet::new(),
+            incoming_handles: BTreeSet::new(),
+            closed_handles: BTreeSet::new(),
             states: Vec::new(),
             connected_at: None,
             negotiation_after_connect: 0,
@@ -215,6 +221,7 @@ impl Session {
                 self.negotiation_after_connect += 1
             }
             Event::DataChannel(h) => {
+                self.incoming_handles.insert(h);
                 let info = self.pc.channel(h).await?;
                 let label = info.as_ref().map(|i| i.label.clone()).unwrap_or_default();
                 if let Some(i) = info {
@@ -318,6 +325,7 @@ impl Session {
                 self.closing.insert(label);
             }
             ChannelEvent::Closed(_) => {
+                self.closed_handles.insert(h);
                 self.closed.insert(label);
             }
             ChannelEvent::Error { detail, .. } => {
@@ -515,6 +523,13 @@ impl Session {
                     if !self.closed.contains(l) {
                         bad.push(format!("{l}: no close event on weft"));
                     }
+                }
+                let n = self.incoming_handles.len();
+                let unclosed = self.incoming_handles.difference(&self.closed_handles).count();
+                if n != 3 || unclosed != 0 {
+                    bad.push(format!(
+                        "{n} channels from the browser (want 3), {unclosed} without a close event"
+                    ));
                 }
                 // W3C: `closing` is the peer starting the close.
                 for l in ["close-b-self", "close-w-peer"] {
