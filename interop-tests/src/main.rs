@@ -110,7 +110,9 @@ fn parse_args() -> anyhow::Result<Args> {
                 a.roles.push(r);
             }
             "--out" => a.out = Some(val()?.into()),
-            "--bulk-mib" => native::BULK_MIB.store(val()?.parse()?, std::sync::atomic::Ordering::Relaxed),
+            "--bulk-mib" => {
+                native::BULK_MIB.store(val()?.parse()?, std::sync::atomic::Ordering::Relaxed)
+            }
             other => bail!("unknown argument {other}"),
         }
     }
@@ -169,8 +171,8 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     if let Some(path) = &args.out {
-        let mut f = std::fs::File::create(path)
-            .with_context(|| format!("creating {}", path.display()))?;
+        let mut f =
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
         for r in &rows {
             writeln!(
                 f,

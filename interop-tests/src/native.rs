@@ -264,7 +264,11 @@ impl Session {
                     up.hasher.update(&m.data);
                     up.bytes += m.data.len() as u64;
                     if up.bytes == bulk() {
-                        let hex = hex(&std::mem::replace(&mut up.hasher, openssl::sha::Sha256::new()).finish());
+                        let hex = hex(&std::mem::replace(
+                            &mut up.hasher,
+                            openssl::sha::Sha256::new(),
+                        )
+                        .finish());
                         let secs = up.started.elapsed().as_secs_f64();
                         self.send_text(h, &format!("sha256:{hex}")).await;
                         self.note(format!(
@@ -273,7 +277,8 @@ impl Session {
                             bulk() as f64 * 8.0 / secs / 1e6
                         ));
                     } else if up.bytes > bulk() {
-                        self.errors.push(format!("bulk-up: {} bytes, more than sent", up.bytes));
+                        self.errors
+                            .push(format!("bulk-up: {} bytes, more than sent", up.bytes));
                     }
                 } else if label == "bulk-down" && text == Some("go") {
                     let mut base = vec![0u8; CHUNK];
@@ -519,13 +524,21 @@ impl Session {
                 }
             }
             "close" => {
-                for l in ["close-b-self", "close-b-peer", "close-w-self", "close-w-peer"] {
+                for l in [
+                    "close-b-self",
+                    "close-b-peer",
+                    "close-w-self",
+                    "close-w-peer",
+                ] {
                     if !self.closed.contains(l) {
                         bad.push(format!("{l}: no close event on weft"));
                     }
                 }
                 let n = self.incoming_handles.len();
-                let unclosed = self.incoming_handles.difference(&self.closed_handles).count();
+                let unclosed = self
+                    .incoming_handles
+                    .difference(&self.closed_handles)
+                    .count();
                 if n != 3 || unclosed != 0 {
                     bad.push(format!(
                         "{n} channels from the browser (want 3), {unclosed} without a close event"
@@ -534,7 +547,9 @@ impl Session {
                 // W3C: `closing` is the peer starting the close.
                 for l in ["close-b-self", "close-w-peer"] {
                     if !self.closing.contains(l) {
-                        bad.push(format!("{l}: the browser closed it but weft saw no closing"));
+                        bad.push(format!(
+                            "{l}: the browser closed it but weft saw no closing"
+                        ));
                     }
                 }
             }
@@ -569,7 +584,11 @@ impl Session {
                             ));
                         }
                         let ours = st.data_channels.iter().find(|c| c.label == "stats-b");
-                        match (ours, page.num("statsMessagesSent"), page.num("statsMessagesReceived")) {
+                        match (
+                            ours,
+                            page.num("statsMessagesSent"),
+                            page.num("statsMessagesReceived"),
+                        ) {
                             (Some(c), Some(s), Some(r)) => {
                                 if c.messages_received != s || c.messages_sent != r {
                                     bad.push(format!(
@@ -598,7 +617,11 @@ impl Session {
                 }
             }
             "renegotiate" => {
-                let label = if self.role == "weft-offers" { "reneg-w" } else { "reneg-b" };
+                let label = if self.role == "weft-offers" {
+                    "reneg-w"
+                } else {
+                    "reneg-b"
+                };
                 let seen = self.hello_back.contains(label) || self.incoming.contains_key(label);
                 if !seen {
                     bad.push(format!("{label} never opened"));

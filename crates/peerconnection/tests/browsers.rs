@@ -216,8 +216,14 @@ fn a_browser_re_offer_keeps_the_dtls_role_of_our_first_offer() {
     // offers (an ICE restart, say) with actpass: the answer must stay passive (RFC 8842 §5.5),
     // which Chromium enforces ("Failed to set SSL role for the transport").
     for (answer, reoffer) in [
-        ("chrome-datachannel-answer.sdp", "chrome-datachannel-offer.sdp"),
-        ("firefox-datachannel-answer.sdp", "firefox-datachannel-offer.sdp"),
+        (
+            "chrome-datachannel-answer.sdp",
+            "chrome-datachannel-offer.sdp",
+        ),
+        (
+            "firefox-datachannel-answer.sdp",
+            "firefox-datachannel-offer.sdp",
+        ),
     ] {
         let mut j = me();
         j.set_data_wanted(true);
