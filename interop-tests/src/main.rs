@@ -207,6 +207,8 @@ async fn drive(
 ) -> anyhow::Result<()> {
     let browser = args.browser.as_str();
     let mut session: Option<Session> = None;
+    // Why the current case's session was dropped, if it was.
+    let mut lost: Option<String> = None;
     let mut case_start = Instant::now();
     loop {
         tokio::select! {
@@ -214,8 +216,13 @@ async fn drive(
                 let s = session.as_mut().context("event without a session")?;
                 match ev {
                     Some(ev) => {
-                        if let Err(e) = s.on_event(ev).await {
-                            log::warn!("{}/{}: {e:#}", s.case, s.role);
+                        if let Err(e) = step("event", s.on_event(ev)).await {
+                            log::warn!("{}/{}: {e}", s.case, s.role);
+                            if e.contains("did not answer") {
+                                // Dropping the handle frees weft's stuck driver.
+                                lost = Some(e);
+                                session = None;
+                            }
                         }
                     }
                     None => {
@@ -235,20 +242,21 @@ async fn drive(
                     Http::Start(body, r) => {
                         let (case, role) = body.trim().split_once(' ').unwrap_or((body.trim(), ""));
                         case_start = Instant::now();
-                        match Session::start(case, role).await {
+                        session = None;
+                        lost = None;
+                        match step("start", Session::start(case, role)).await {
                             Ok((s, json)) => {
                                 session = Some(s);
                                 let _ = r.send(Ok(json));
                             }
                             Err(e) => {
-                                session = None;
-                                let _ = r.send(Err(format!("{e:#}")));
+                                let _ = r.send(Err(e));
                             }
                         }
                     }
                     Http::Offer(sdp, r) => {
                         let res = match session.as_mut() {
-                            Some(s) => s.answer_offer(&sdp).await.map_err(|e| format!("{e:#}")),
+                            Some(s) => step("answer", s.answer_offer(&sdp)).await,
                             None => Err("no case started".into()),
                         };
                         dump("offer", &sdp, &res);
@@ -256,7 +264,7 @@ async fn drive(
                     }
                     Http::Answer(sdp, r) => {
                         let res = match session.as_mut() {
-                            Some(s) => s.take_answer(&sdp).await.map(|()| "ok".to_owned()).map_err(|e| format!("{e:#}")),
+                            Some(s) => step("set answer", s.take_answer(&sdp)).await.map(|()| "ok".to_owned()),
                             None => Err("no case started".into()),
                         };
                         dump("answer", &sdp, &res);
@@ -264,7 +272,7 @@ async fn drive(
                     }
                     Http::Reoffer(what, r) => {
                         let res = match session.as_mut() {
-                            Some(s) => s.reoffer(what.trim()).await.map_err(|e| format!("{e:#}")),
+                            Some(s) => step("re-offer", s.reoffer(what.trim())).await,
                             None => Err("no case started".into()),
                         };
                         let _ = r.send(res);
@@ -274,8 +282,11 @@ async fn drive(
                         let ms = case_start.elapsed().as_millis();
                         let (case, role) = (page.get("case").to_owned(), page.get("role").to_owned());
                         let (bad, summary) = match session.take() {
-                            Some(mut s) => s.finish(&page).await,
-                            None => (vec!["no native session".to_owned()], String::new()),
+                            Some(mut s) => match tokio::time::timeout(STEP, s.finish(&page)).await {
+                                Ok(r) => r,
+                                Err(_) => (vec![format!("weft's checks did not finish within {STEP:?}")], String::new()),
+                            },
+                            None => (vec![lost.take().unwrap_or_else(|| "no native session".to_owned())], String::new()),
                         };
                         let ok = page.ok && bad.is_empty();
                         let mut note = if page.ok {
@@ -309,6 +320,21 @@ async fn drive(
                 }
             }
         }
+    }
+}
+
+/// How long one native step (a command to weft's driver) may take before the case fails;
+/// weft's driver stops serving commands while its event queue is full, and a stuck case must
+/// not hold the whole run.
+const STEP: Duration = Duration::from_secs(20);
+
+async fn step<T>(
+    what: &str,
+    f: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(STEP, f).await {
+        Ok(r) => r.map_err(|e| format!("{e:#}")),
+        Err(_) => Err(format!("{what}: weft did not answer within {STEP:?}")),
     }
 }
 
