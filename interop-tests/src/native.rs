@@ -32,7 +32,15 @@ pub const CASES: &[&str] = &[
     "stats",
     "renegotiate",
     "restart",
+    "close-pc",
+    "peer-close-pc",
+    "whip",
 ];
+
+/// Whether a case runs in a role: `whip` is the browser offering to `weft echo`'s endpoint.
+pub fn applies(case: &str, role: &str) -> bool {
+    case != "whip" || role == "browser-offers"
+}
 
 /// Who makes the first offer.
 pub const ROLES: &[&str] = &["browser-offers", "weft-offers"];
@@ -62,6 +70,8 @@ pub struct Session {
     pub role: String,
     /// The peer connection.
     pub pc: PeerConnection,
+    /// Its event stream ended.
+    pub ended: bool,
     t0: Instant,
     labels: HashMap<ChannelHandle, String>,
     /// Channels weft created, by handle.
@@ -113,6 +123,7 @@ impl Session {
             case: case.to_owned(),
             role: role.to_owned(),
             pc,
+            ended: false,
             t0: Instant::now(),
             labels: HashMap::new(),
             own: HashMap::new(),
@@ -299,6 +310,10 @@ impl Session {
                         low_events: 0,
                     });
                     self.pump().await?;
+                } else if text == Some("close pc") {
+                    // `close-pc`: weft closes the whole peer connection.
+                    self.pc.close().await;
+                    self.note("weft closed its peer connection".into());
                 } else if text == Some("close me") {
                     if let Err(e) = self.pc.close_channel(h).await {
                         self.errors.push(format!("close {label}: {e}"));
@@ -398,8 +413,18 @@ impl Session {
     /// one-line summary.
     pub async fn finish(&mut self, page: &PageResult) -> (Vec<String>, String) {
         let mut bad: Vec<String> = Vec::new();
+        let mut notes = std::mem::take(&mut self.notes);
+        if self.case == "peer-close-pc" {
+            // W3C: a transport closed by an abort (Chromium's close sends ABORT, Firefox's a
+            // SHUTDOWN) fires `error` (sctp-failure) before `close` on each channel.
+            let (expected, rest): (Vec<String>, Vec<String>) = self
+                .errors
+                .drain(..)
+                .partition(|e| e.ends_with("error SctpFailure"));
+            notes.extend(expected);
+            self.errors = rest;
+        }
         bad.append(&mut self.errors);
-        let notes = std::mem::take(&mut self.notes);
         if self.connected_at.is_none() && page.ok {
             bad.push("weft never reached connectionState connected".into());
         }
@@ -616,6 +641,15 @@ impl Session {
                     bad.push(format!("weft connection states {:?}", self.states));
                 }
             }
+            "peer-close-pc" => {
+                for l in ["pcb-b", "pcb-w"] {
+                    if !self.closed.contains(l) {
+                        bad.push(format!(
+                            "{l}: no close event on weft after the browser closed its peer connection"
+                        ));
+                    }
+                }
+            }
             "renegotiate" => {
                 let label = if self.role == "weft-offers" {
                     "reneg-w"
@@ -675,6 +709,8 @@ fn weft_channels(case: &str) -> Vec<ChannelInit> {
         "bulk" => vec![n("bulk-down")],
         "stats" => vec![n("stats-w")],
         "restart" => vec![n("seq-w")],
+        "close-pc" => vec![n("pcw-w")],
+        "peer-close-pc" => vec![n("pcb-w")],
         _ => Vec::new(),
     }
 }

@@ -182,13 +182,22 @@ fn interop(rest: &[&str]) -> Result<String> {
     let ci = std::env::var_os("CI").is_some();
     run(
         "cargo",
-        &["build", "--locked", "-p", "weft-interop-tests"],
+        &[
+            "build",
+            "--locked",
+            "-p",
+            "weft-interop-tests",
+            "-p",
+            "weft-cli",
+        ],
         &[],
     )?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
     let bin = target.join("debug/weft-interop");
+    // `weft echo` for the whip case.
+    let weft_s = target.join("debug/weft").to_string_lossy().into_owned();
     let mut results = Vec::new();
     let mut rows = Vec::new();
     let mut failed = Vec::new();
@@ -230,6 +239,8 @@ fn interop(rest: &[&str]) -> Result<String> {
             b,
             "--out",
             &out_s,
+            "--weft",
+            &weft_s,
         ];
         args.extend(harness_args.iter().copied());
         let r = run("unshare", &args, &[]);

@@ -7,6 +7,8 @@
 //!   naming the session. Candidates are complete in both directions (no trickle PATCH).
 //! - `DELETE <Location>`: ends that session (`200 OK`; `404` for an unknown one).
 //! - `GET /`: a page to try it from a browser (connect, send text, see the echo and its RTT).
+//! - `OPTIONS`: CORS preflight; the replies allow any origin and expose `Location`, so that a
+//!   page served elsewhere can use the endpoint.
 //!
 //! Requests are served one at a time with a 10 s limit each; at most [`MAX_SESSIONS`] sessions
 //! live at once, and one that is not connected 30 s after its offer ends by itself.
@@ -29,6 +31,9 @@ pub const MAX_SESSIONS: usize = 64;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 const PAGE: &str = include_str!("echo.html");
+
+/// Any origin may use the endpoint (the interop page is served from another port).
+const CORS: (&str, &str) = ("Access-Control-Allow-Origin", "*");
 
 /// Options of `weft echo`.
 #[derive(clap::Args, Debug, Clone)]
@@ -93,18 +98,31 @@ impl Server {
         let req = match http::read_message(s).await {
             Ok(r) => r,
             Err(e) => {
-                http::respond(s, "400 Bad Request", &[], format!("{e:#}").as_bytes()).await?;
+                reply(s, "400 Bad Request", &[], format!("{e:#}").as_bytes()).await?;
                 return Ok(());
             }
         };
         let (method, path) = (req.first.as_str(), req.second.as_str());
         match (method, path) {
             ("GET", "/") => {
-                http::respond(
+                reply(
                     s,
                     "200 OK",
                     &[("Content-Type", "text/html; charset=utf-8")],
                     PAGE.as_bytes(),
+                )
+                .await
+            }
+            // CORS preflight: pages from other origins may use the endpoint.
+            ("OPTIONS", _) => {
+                reply(
+                    s,
+                    "204 No Content",
+                    &[
+                        ("Access-Control-Allow-Methods", "POST, DELETE, OPTIONS"),
+                        ("Access-Control-Allow-Headers", "Content-Type"),
+                    ],
+                    b"",
                 )
                 .await
             }
@@ -114,22 +132,22 @@ impl Server {
                 match id.and_then(|id| self.sessions.remove(&id)) {
                     Some(stop) => {
                         let _ = stop.send(());
-                        http::respond(s, "200 OK", &[], b"").await
+                        reply(s, "200 OK", &[], b"").await
                     }
-                    None => http::respond(s, "404 Not Found", &[], b"no such session").await,
+                    None => reply(s, "404 Not Found", &[], b"no such session").await,
                 }
             }
             (_, "/whip") | (_, "/") => {
-                http::respond(s, "405 Method Not Allowed", &[], b"method not allowed").await
+                reply(s, "405 Method Not Allowed", &[], b"method not allowed").await
             }
-            _ => http::respond(s, "404 Not Found", &[], b"not found").await,
+            _ => reply(s, "404 Not Found", &[], b"not found").await,
         }
     }
 
     async fn offer(&mut self, s: &mut TcpStream, req: &http::Message) -> anyhow::Result<()> {
         let ct = req.header("content-type").unwrap_or("");
         if !ct.trim().starts_with("application/sdp") {
-            return http::respond(
+            return reply(
                 s,
                 "415 Unsupported Media Type",
                 &[],
@@ -138,10 +156,10 @@ impl Server {
             .await;
         }
         if self.sessions.len() >= MAX_SESSIONS {
-            return http::respond(s, "503 Service Unavailable", &[], b"too many sessions").await;
+            return reply(s, "503 Service Unavailable", &[], b"too many sessions").await;
         }
         let Ok(offer) = std::str::from_utf8(&req.body) else {
-            return http::respond(s, "400 Bad Request", &[], b"the offer is not UTF-8").await;
+            return reply(s, "400 Bad Request", &[], b"the offer is not UTF-8").await;
         };
         let config = RtcConfiguration {
             host_addresses: self.host_ips.clone(),
@@ -153,7 +171,7 @@ impl Server {
             Err(e) => {
                 pc.close().await;
                 let msg = format!("cannot answer this offer: {e:#}");
-                return http::respond(s, "400 Bad Request", &[], msg.as_bytes()).await;
+                return reply(s, "400 Bad Request", &[], msg.as_bytes()).await;
             }
         };
         let id = self.next_id;
@@ -163,14 +181,30 @@ impl Server {
         tokio::spawn(session(id, pc, stop_rx, self.done.0.clone()));
         let location = format!("/whip/{id}");
         log::info!("echo: session {id} answered");
-        http::respond(
+        reply(
             s,
             "201 Created",
-            &[("Content-Type", "application/sdp"), ("Location", &location)],
+            &[
+                ("Content-Type", "application/sdp"),
+                ("Location", &location),
+                ("Access-Control-Expose-Headers", "Location"),
+            ],
             answer.as_bytes(),
         )
         .await
     }
+}
+
+/// A response with the CORS header every reply carries.
+async fn reply(
+    s: &mut TcpStream,
+    status: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> anyhow::Result<()> {
+    let mut all = headers.to_vec();
+    all.push(CORS);
+    http::respond(s, status, &all, body).await
 }
 
 async fn answer(pc: &PeerConnection, offer: &str) -> anyhow::Result<String> {
