@@ -70,7 +70,7 @@ fn known_gap(browser: &str, case: &str, role: &str) -> Option<&'static str> {
         None,
         "close-pc",
         None,
-        "gap: weft's close() tells the peer nothing (weft-peerconnection connection.rs closes the ICE agent in the same call that closes SCTP and DTLS; the agent's close clears its transmit queue and selected pair, so the SCTP SHUTDOWN and the DTLS close_notify are dropped; weft::peer's task also returns after one drain): the browser's channels stay open until ICE consent fails",
+        "weft's close() tells the peer nothing (weft-peerconnection connection.rs closes the ICE agent in the same call that closes SCTP and DTLS; the agent's close clears its transmit queue and selected pair, so the SCTP SHUTDOWN and the DTLS close_notify are dropped; weft::peer's task also returns after one drain): the browser's channels stay open until ICE consent fails",
     )];
     GAPS.iter()
         .find(|(b, c, r, _)| {
