@@ -1,17 +1,22 @@
-//! `weft-interop`: a headless browser offers data channels to a native weft peer and both check
-//! what they exchange. Run by `cargo xtask interop` inside a private network namespace
-//! (`../shared/interop/RECIPES.md`), one browser per run:
+//! `weft-interop`: a headless browser and a native weft peer run the interop matrix: each case
+//! with the browser offering and with weft offering. Run by `cargo xtask interop` inside a
+//! private network namespace (`../shared/interop/RECIPES.md`), one browser per run:
 //!
 //! ```text
-//! weft-interop --browser chromium|firefox [--timeout-secs 90]
+//! weft-interop --browser chromium|firefox [--case NAME]... [--role browser-offers|weft-offers]
+//!              [--timeout-secs 240] [--out FILE] [--bulk-mib 100] [--weft PATH]
 //! ```
 //!
-//! The page (`page.html`) creates three channels (reliable, unordered, maxRetransmits 0), offers,
-//! and POSTs the offer here. The native side is `weft::peer::PeerConnection` (JSEP, full ICE as
-//! the controlled agent, DTLS, SCTP, data channels) on 127.0.0.1: it answers, echoes every
-//! message, opens a channel of its own, and closes what the browser closes. The page checks each echo byte for byte, an 8 MiB bulk echo and the close,
-//! then POSTs its verdict; the harness checks its own side and exits non-zero on any failure.
-//!
+//! One browser session runs every case: the page (`page.html`) fetches the plan, then for
+//! each (role, case) creates a fresh `RTCPeerConnection`, asks the harness to start the native
+//! side (`native.rs`: a fresh `weft::peer::PeerConnection`), negotiates through the harness
+//! (`POST /offer` answered by weft, or weft's offer in the `/start` reply answered by `POST
+//! /answer`; complete candidates, host candidates on 127.0.0.1), runs the case and POSTs its
+//! verdict to `/result`. The harness adds weft's own checks and replies with them. Each row of
+//! the matrix is printed as it finishes and written to `--out` as
+//! `browser<TAB>case<TAB>role<TAB>pass|FAIL|gap<TAB>ms<TAB>note`; the exit status is non-zero on
+//! any FAIL. The `whip` case (browser offers only) runs against `weft echo` (`--weft` names the
+//! binary; without it the case is left out). A case that fails for a reason recorded in [`known_gap`] is a `gap`, not a FAIL.
 #![allow(
     clippy::disallowed_methods,
     clippy::disallowed_types,
@@ -19,44 +24,131 @@
     clippy::print_stderr
 )]
 
-use std::collections::HashMap;
+mod native;
+
+use std::io::Write as _;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
-use weft::peer::{
-    ChannelHandle, ChannelInit, ConnectionState, Event, PeerConnection, RtcConfiguration, SdpType,
-};
-use weft_datachannel::Event as ChannelEvent;
+use tokio::sync::{mpsc, oneshot};
+
+use native::{CASES, PageResult, ROLES, Session, applies, json_str};
 
 const PAGE: &str = include_str!("page.html");
 
+type Reply = oneshot::Sender<Result<String, String>>;
+
+/// A request from the page, for the harness loop.
 #[derive(Debug)]
 enum Http {
-    Offer(String, tokio::sync::oneshot::Sender<String>),
-    Result(String),
+    Plan(Reply),
+    Start(String, Reply),
+    Offer(String, Reply),
+    Answer(String, Reply),
+    Reoffer(String, Reply),
+    Result(String, Reply),
+    Done(Reply),
+}
+
+/// One row of the matrix.
+#[derive(Debug)]
+struct Row {
+    case: String,
+    role: String,
+    status: &'static str,
+    ms: u128,
+    note: String,
+}
+
+/// Cases known to fail for a reason outside this harness: (browser, case, role, reason).
+/// `None` for either browser or role matches any.
+fn known_gap(browser: &str, case: &str, role: &str) -> Option<&'static str> {
+    // (browser, case, role, reason); none today.
+    const GAPS: &[(Option<&str>, &str, Option<&str>, &str)] = &[];
+    GAPS.iter()
+        .find(|(b, c, r, _)| {
+            b.is_none_or(|b| b == browser) && *c == case && r.is_none_or(|r| r == role)
+        })
+        .map(|g| g.3)
+}
+
+struct Args {
+    browser: String,
+    timeout: u64,
+    cases: Vec<String>,
+    roles: Vec<String>,
+    out: Option<std::path::PathBuf>,
+    /// The `weft` binary, for `weft echo` in the `whip` case.
+    weft: Option<std::path::PathBuf>,
+    /// `weft echo`'s endpoint, once started.
+    whip: Option<String>,
+}
+
+fn parse_args() -> anyhow::Result<Args> {
+    let mut a = Args {
+        browser: "chromium".into(),
+        timeout: 240,
+        cases: Vec::new(),
+        roles: Vec::new(),
+        out: None,
+        weft: None,
+        whip: None,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(x) = args.next() {
+        let mut val = || args.next().with_context(|| format!("{x} needs a value"));
+        match x.as_str() {
+            "--browser" => a.browser = val()?,
+            "--timeout-secs" => a.timeout = val()?.parse()?,
+            "--case" => {
+                let c = val()?;
+                if !CASES.contains(&c.as_str()) {
+                    bail!("unknown case {c}; cases: {}", CASES.join(" "));
+                }
+                a.cases.push(c);
+            }
+            "--role" => {
+                let r = val()?;
+                if !ROLES.contains(&r.as_str()) {
+                    bail!("unknown role {r}; roles: {}", ROLES.join(" "));
+                }
+                a.roles.push(r);
+            }
+            "--out" => a.out = Some(val()?.into()),
+            "--weft" => a.weft = Some(val()?.into()),
+            "--bulk-mib" => {
+                native::BULK_MIB.store(val()?.parse()?, std::sync::atomic::Ordering::Relaxed)
+            }
+            other => bail!("unknown argument {other}"),
+        }
+    }
+    if a.cases.is_empty() {
+        a.cases = CASES.iter().map(|s| s.to_string()).collect();
+    }
+    if a.weft.is_none() && a.cases.iter().any(|c| c == "whip") {
+        eprintln!("(no --weft binary: the whip case is left out)");
+        a.cases.retain(|c| c != "whip");
+    }
+    if a.roles.is_empty() {
+        a.roles = ROLES.iter().map(|s| s.to_string()).collect();
+    }
+    Ok(a)
 }
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> anyhow::Result<()> {
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-    let mut browser = String::from("chromium");
-    let mut timeout = 90u64;
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--browser" => browser = args.next().context("--browser needs a value")?,
-            "--timeout-secs" => {
-                timeout = args
-                    .next()
-                    .context("--timeout-secs needs a value")?
-                    .parse()?
-            }
-            other => bail!("unknown argument {other}"),
-        }
+    let mut args = parse_args()?;
+    let browser = args.browser.clone();
+    // `weft echo` for the whip case, in this namespace, ended with the run.
+    let mut echo = None;
+    if let Some(weft) = &args.weft {
+        let (child, url) = start_echo(weft)?;
+        echo = Some(child);
+        args.whip = Some(url);
     }
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
@@ -68,103 +160,247 @@ async fn main() -> anyhow::Result<()> {
     let url = format!("http://127.0.0.1:{port}/");
     let started = Instant::now();
     let mut child = launch(&browser, &profile, &url)?;
-    let outcome = tokio::time::timeout(Duration::from_secs(timeout), drive(&mut rx)).await;
+    let mut rows = Vec::new();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(args.timeout),
+        drive(&args, &mut rx, &mut rows),
+    )
+    .await;
     kill_group(&mut child);
+    if let Some(mut e) = echo {
+        let _ = e.kill();
+        let _ = e.wait();
+    }
     let _ = std::fs::remove_dir_all(&profile);
-    let (page, native) = match outcome {
-        Ok(r) => r?,
-        Err(_) => bail!("{browser}: no result within {timeout} s"),
+    let stopped = match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(format!("{e:#}")),
+        Err(_) => Some(format!("no result within {} s", args.timeout)),
     };
-    println!("{browser}: page says {page}");
-    println!("{browser}: native side: {native}");
-    println!("{browser}: {:.1} s in all", started.elapsed().as_secs_f64());
-    if !page.contains("\"ok\":true") {
-        bail!("{browser}: the page reported a failure");
+    // Every planned cell gets a row: what never ran is a FAIL.
+    for role in &args.roles {
+        for case in &args.cases {
+            if applies(case, role) && !rows.iter().any(|r| &r.case == case && &r.role == role) {
+                rows.push(Row {
+                    case: case.clone(),
+                    role: role.clone(),
+                    status: "FAIL",
+                    ms: 0,
+                    note: format!(
+                        "not run: {}",
+                        stopped.as_deref().unwrap_or("the page stopped")
+                    ),
+                });
+            }
+        }
+    }
+    if let Some(path) = &args.out {
+        let mut f =
+            std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        for r in &rows {
+            writeln!(
+                f,
+                "{browser}\t{}\t{}\t{}\t{}\t{}",
+                r.case,
+                r.role,
+                r.status,
+                r.ms,
+                r.note.replace(['\t', '\n'], " ")
+            )?;
+        }
+    }
+    let fails = rows.iter().filter(|r| r.status == "FAIL").count();
+    println!(
+        "{browser}: {} cells, {} pass, {} gap, {fails} FAIL, {:.1} s in all",
+        rows.len(),
+        rows.iter().filter(|r| r.status == "pass").count(),
+        rows.iter().filter(|r| r.status == "gap").count(),
+        started.elapsed().as_secs_f64()
+    );
+    if fails > 0 {
+        bail!("{browser}: {fails} cells failed");
     }
     Ok(())
 }
 
-/// Waits for the offer, answers it with a `weft::peer::PeerConnection`, runs it until the page
-/// reports.
-async fn drive(rx: &mut mpsc::Receiver<Http>) -> anyhow::Result<(String, String)> {
-    let (offer, reply) = match rx.recv().await.context("http server stopped")? {
-        Http::Offer(o, r) => (o, r),
-        Http::Result(r) => bail!("page failed before offering: {r}"),
-    };
-    let mut pc = PeerConnection::new(RtcConfiguration::loopback()).await?;
-    pc.set_remote_description(SdpType::Offer, &offer).await?;
-    let answer = pc.create_answer().await?;
-    pc.set_local_description(SdpType::Answer, &answer).await?;
-    // A channel of our own, opened once the association is up.
-    let own = pc
-        .create_data_channel(ChannelInit::new("from-weft"))
-        .await?;
-    if std::env::var_os("WEFT_INTEROP_DUMP").is_some() {
-        eprintln!("offer:\n{offer}\nanswer:\n{answer}");
-    }
-    let _ = reply.send(answer);
-    let t0 = Instant::now();
-    let mut labels: HashMap<ChannelHandle, String> = HashMap::new();
-    let (mut echoed, mut echoed_bytes, mut hello_back) = (0u64, 0u64, false);
-    let mut closed = Vec::new();
-    let mut connected_at = None;
-    let mut page = None;
+/// Serves the page's requests until it says it is done.
+async fn drive(
+    args: &Args,
+    rx: &mut mpsc::Receiver<Http>,
+    rows: &mut Vec<Row>,
+) -> anyhow::Result<()> {
+    let browser = args.browser.as_str();
+    let mut session: Option<Session> = None;
+    // Why the current case's session was dropped, if it was.
+    let mut lost: Option<String> = None;
+    let mut case_start = Instant::now();
     loop {
         tokio::select! {
-            ev = pc.next_event() => {
-                let Some(ev) = ev else { bail!("the peer connection stopped") };
+            ev = next_event(&mut session) => {
+                let s = session.as_mut().context("event without a session")?;
                 match ev {
-                    Event::ConnectionState(ConnectionState::Connected) => connected_at = Some(t0.elapsed()),
-                    Event::ConnectionState(ConnectionState::Failed) => bail!("connection failed"),
-                    Event::DataChannel(h) => {
-                        let label = pc.channel(h).await?.map(|c| c.label).unwrap_or_default();
-                        labels.insert(h, label);
-                    }
-                    Event::Channel(h, ChannelEvent::Open(_)) if h == own => pc.send_text(own, "hello from weft").await?,
-                    Event::Channel(h, ChannelEvent::Message(m)) if h == own => hello_back |= m.text() == Some("hello back"),
-                    Event::Channel(h, ChannelEvent::Message(m)) => {
-                        echoed += 1;
-                        echoed_bytes += m.data.len() as u64;
-                        // Echo with the same type.
-                        if m.binary { pc.send(h, m.data).await? } else { pc.send_text(h, m.text().unwrap_or_default()).await? }
-                    }
-                    Event::Channel(h, ChannelEvent::Closed(_)) => {
-                        if let Some(l) = labels.get(&h) {
-                            closed.push(l.clone());
+                    Some(ev) => {
+                        if let Err(e) = step("event", s.on_event(ev)).await {
+                            log::warn!("{}/{}: {e}", s.case, s.role);
+                            if e.contains("did not answer") {
+                                // Dropping the handle frees weft's stuck driver.
+                                lost = Some(e);
+                                session = None;
+                            }
                         }
                     }
-                    Event::Channel(h, ChannelEvent::Error { detail, .. }) => bail!("channel {h:?} error {detail:?}"),
-                    _ => {}
+                    None => {
+                        log::info!("{}/{}: the peer connection's events ended", s.case, s.role);
+                        // Keep the session for the verdict; stop polling a closed stream.
+                        s.ended = true;
+                    }
                 }
             }
-            m = rx.recv() => match m.context("http server stopped")? {
-                Http::Result(r) => page = Some(r),
-                Http::Offer(..) => bail!("a second offer"),
-            },
-        }
-        if let Some(p) = &page {
-            let done = hello_back && closed.iter().any(|l| l == "partial");
-            if done || !p.contains("\"ok\":true") {
-                let (state, _) = pc.state().await?;
-                let st = pc.get_stats().await?;
-                let native = format!(
-                    "{state:?}, connected after {:.1} ms (full ICE, DTLS, SCTP), {echoed} messages ({echoed_bytes} bytes) echoed on {} browser channels, own channel answered {hello_back}, browser closed {closed:?}; stats: dtls {} {}, {} candidate pairs, {} channels opened, {} bytes sent",
-                    connected_at.unwrap_or_default().as_secs_f64() * 1e3,
-                    labels.len(),
-                    st.transport.dtls_state,
-                    st.transport.dtls_cipher.as_deref().unwrap_or("-"),
-                    st.candidate_pairs.len(),
-                    st.peer_connection.data_channels_opened,
-                    st.transport.bytes_sent,
-                );
-                if !done {
-                    bail!("native side incomplete: {native}; page said {p}");
+            req = rx.recv() => {
+                let req = req.context("the http server stopped")?;
+                match req {
+                    Http::Plan(r) => {
+                        let list = |v: &[String]| v.iter().map(|s| json_str(s)).collect::<Vec<_>>().join(",");
+                        let whip = args.whip.as_deref().map(json_str).unwrap_or_else(|| "null".into());
+                        let _ = r.send(Ok(format!("{{\"cases\":[{}],\"roles\":[{}],\"whip\":{whip}}}", list(&args.cases), list(&args.roles))));
+                    }
+                    Http::Start(body, r) => {
+                        let (case, role) = body.trim().split_once(' ').unwrap_or((body.trim(), ""));
+                        case_start = Instant::now();
+                        session = None;
+                        lost = None;
+                        if case == "whip" {
+                            // The native side is `weft echo`, a process of its own.
+                            let _ = r.send(Ok("{}".into()));
+                            continue;
+                        }
+                        match step("start", Session::start(case, role)).await {
+                            Ok((s, json)) => {
+                                session = Some(s);
+                                let _ = r.send(Ok(json));
+                            }
+                            Err(e) => {
+                                let _ = r.send(Err(e));
+                            }
+                        }
+                    }
+                    Http::Offer(sdp, r) => {
+                        let res = match session.as_mut() {
+                            Some(s) => step("answer", s.answer_offer(&sdp)).await,
+                            None => Err("no case started".into()),
+                        };
+                        dump("offer", &sdp, &res);
+                        let _ = r.send(res);
+                    }
+                    Http::Answer(sdp, r) => {
+                        let res = match session.as_mut() {
+                            Some(s) => step("set answer", s.take_answer(&sdp)).await.map(|()| "ok".to_owned()),
+                            None => Err("no case started".into()),
+                        };
+                        dump("answer", &sdp, &res);
+                        let _ = r.send(res);
+                    }
+                    Http::Reoffer(what, r) => {
+                        let res = match session.as_mut() {
+                            Some(s) => step("re-offer", s.reoffer(what.trim())).await,
+                            None => Err("no case started".into()),
+                        };
+                        let _ = r.send(res);
+                    }
+                    Http::Result(body, r) => {
+                        let page = PageResult::parse(&body);
+                        let ms = case_start.elapsed().as_millis();
+                        let (case, role) = (page.get("case").to_owned(), page.get("role").to_owned());
+                        let (bad, summary) = match session.take() {
+                            Some(mut s) => match tokio::time::timeout(STEP, s.finish(&page)).await {
+                                Ok(r) => r,
+                                Err(_) => (vec![format!("weft's checks did not finish within {STEP:?}")], String::new()),
+                            },
+                            None if case == "whip" => (Vec::new(), "weft echo (its own process) answered".to_owned()),
+                            None => (vec![lost.take().unwrap_or_else(|| "no native session".to_owned())], String::new()),
+                        };
+                        let ok = page.ok && bad.is_empty();
+                        let mut note = if page.ok {
+                            page.get("detail").to_owned()
+                        } else {
+                            format!("page: {}", page.get("error"))
+                        };
+                        if !bad.is_empty() {
+                            note = format!("{note}; weft: {}", bad.join("; "));
+                        }
+                        let status = match (ok, known_gap(browser, &case, &role)) {
+                            (true, _) => "pass",
+                            (false, Some(reason)) => {
+                                note = format!("{reason} ({note})");
+                                "gap"
+                            }
+                            (false, None) => "FAIL",
+                        };
+                        println!("{browser:8} {case:12} {role:15} {status:4} {:>6} ms  {note}", ms);
+                        println!("{:45}weft: {summary}", "");
+                        if let Some(log) = page.fields.get("log") && !ok {
+                            println!("{:45}page log: {log}", "");
+                        }
+                        let _ = r.send(Ok(format!("{{\"ok\":{ok},\"weft\":{}}}", json_str(&bad.join("; ")))));
+                        rows.push(Row { case, role, status, ms, note });
+                    }
+                    Http::Done(r) => {
+                        let _ = r.send(Ok("bye".into()));
+                        return Ok(());
+                    }
                 }
-                pc.close().await;
-                return Ok((p.clone(), native));
             }
         }
     }
+}
+
+/// How long one native step (a command to weft's driver) may take before the case fails;
+/// weft's driver stops serving commands while its event queue is full, and a stuck case must
+/// not hold the whole run.
+const STEP: Duration = Duration::from_secs(20);
+
+async fn step<T>(
+    what: &str,
+    f: impl std::future::Future<Output = anyhow::Result<T>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(STEP, f).await {
+        Ok(r) => r.map_err(|e| format!("{e:#}")),
+        Err(_) => Err(format!("{what}: weft did not answer within {STEP:?}")),
+    }
+}
+
+async fn next_event(s: &mut Option<Session>) -> Option<weft::peer::Event> {
+    match s {
+        Some(s) if !s.ended => s.pc.next_event().await,
+        _ => std::future::pending().await,
+    }
+}
+
+fn dump(what: &str, sdp: &str, res: &Result<String, String>) {
+    if std::env::var_os("WEFT_INTEROP_DUMP").is_some() {
+        eprintln!("--- browser {what}:\n{sdp}\n--- weft:\n{res:?}");
+    }
+}
+
+/// Starts `weft echo --listen 127.0.0.1:0` and reads its endpoint from its first line.
+fn start_echo(weft: &std::path::Path) -> anyhow::Result<(Child, String)> {
+    use std::io::BufRead;
+    let mut child = Command::new(weft)
+        .args(["echo", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {} echo", weft.display()))?;
+    let out = child.stdout.take().context("weft echo has no stdout")?;
+    let mut line = String::new();
+    std::io::BufReader::new(out).read_line(&mut line)?;
+    // "weft echo: listening on http://ADDR/ (POST an offer to http://ADDR/whip)"
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://") && w.ends_with("/whip)"))
+        .map(|w| w.trim_end_matches(')').to_owned())
+        .with_context(|| format!("no endpoint in weft echo's {line:?}"))?;
+    Ok((child, url))
 }
 
 fn launch(browser: &str, profile: &std::path::Path, url: &str) -> anyhow::Result<Child> {
@@ -216,7 +452,7 @@ fn kill_group(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// A minimal HTTP/1.1 server: GET serves the page, POST /offer and /result go to the harness.
+/// A minimal HTTP/1.1 server: `GET /` serves the page, the rest goes to the harness loop.
 async fn serve(listener: TcpListener, tx: mpsc::Sender<Http>) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
@@ -224,7 +460,9 @@ async fn serve(listener: TcpListener, tx: mpsc::Sender<Http>) {
         };
         let tx = tx.clone();
         tokio::spawn(async move {
-            let _ = handle(stream, tx).await;
+            if let Err(e) = handle(stream, tx).await {
+                log::debug!("http: {e:#}");
+            }
         });
     }
 }
@@ -253,26 +491,40 @@ async fn handle(stream: TcpStream, tx: mpsc::Sender<Http>) -> anyhow::Result<()>
     let mut body = vec![0u8; len.min(16 << 20)];
     r.read_exact(&mut body).await?;
     let body = String::from_utf8_lossy(&body).into_owned();
-    let (status, ctype, out) = match (method.as_str(), path.as_str()) {
-        ("GET", "/") => ("200 OK", "text/html; charset=utf-8", PAGE.to_owned()),
-        ("POST", "/offer") => {
-            let (rtx, rrx) = tokio::sync::oneshot::channel();
-            tx.send(Http::Offer(body, rtx)).await?;
-            ("200 OK", "application/sdp", rrx.await?)
+    let (rtx, rrx) = oneshot::channel();
+    let req = match (method.as_str(), path.as_str()) {
+        ("GET", "/") => None,
+        ("GET", "/plan") => Some(Http::Plan(rtx)),
+        ("POST", "/start") => Some(Http::Start(body, rtx)),
+        ("POST", "/offer") => Some(Http::Offer(body, rtx)),
+        ("POST", "/answer") => Some(Http::Answer(body, rtx)),
+        ("POST", "/reoffer") => Some(Http::Reoffer(body, rtx)),
+        ("POST", "/result") => Some(Http::Result(body, rtx)),
+        ("POST", "/done") => Some(Http::Done(rtx)),
+        _ => {
+            return respond(r.into_inner(), "404 Not Found", "text/plain", "not found").await;
         }
-        ("POST", "/result") => {
-            tx.send(Http::Result(body)).await?;
-            ("200 OK", "text/plain", "thanks".to_owned())
-        }
-        _ => ("404 Not Found", "text/plain", "not found".to_owned()),
     };
-    let mut s = r.into_inner();
+    let (status, ctype, out) = match req {
+        None => ("200 OK", "text/html; charset=utf-8", PAGE.to_owned()),
+        Some(req) => {
+            tx.send(req).await?;
+            match rrx.await? {
+                Ok(s) => ("200 OK", "text/plain; charset=utf-8", s),
+                Err(e) => ("500 Internal Server Error", "text/plain; charset=utf-8", e),
+            }
+        }
+    };
+    respond(r.into_inner(), status, ctype, &out).await
+}
+
+async fn respond(mut s: TcpStream, status: &str, ctype: &str, body: &str) -> anyhow::Result<()> {
     let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        out.len()
+        "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+        body.len()
     );
     s.write_all(head.as_bytes()).await?;
-    s.write_all(out.as_bytes()).await?;
+    s.write_all(body.as_bytes()).await?;
     s.shutdown().await?;
     Ok(())
 }

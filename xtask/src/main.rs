@@ -6,7 +6,8 @@
 //! cargo xtask fuzz TARGET --seconds N run one fuzz target (cargo-fuzz, nightly)
 //! cargo xtask fuzz --all --seconds N  run every fuzz target for N seconds each
 //! cargo xtask bench                   run the criterion benches and print a summary
-//! cargo xtask interop [BROWSER...]     weft against headless Chromium and Firefox
+//! cargo xtask interop [chromium|firefox|all] [--case NAME] [--role ROLE]
+//!                                     the browser interop matrix (target/interop-matrix.md)
 //! cargo xtask netns                   two peers behind iptables NATs in network namespaces
 //! ```
 
@@ -48,7 +49,7 @@ fn main() -> Result<()> {
         ["netns"] => netns::netns().map(|_| ()),
         _ => {
             eprintln!(
-                "usage: cargo xtask ci [--no-fuzz] [--no-interop] [--no-netns] | no-tokio | fuzz (TARGET|--all|--build) [--seconds N] | bench [CRATE...] | interop [chromium] [firefox] | netns"
+                "usage: cargo xtask ci [--no-fuzz] [--no-interop] [--no-netns] | no-tokio | fuzz (TARGET|--all|--build) [--seconds N] | bench [CRATE...] | interop [chromium|firefox|all] [--case NAME] [--role ROLE] | netns"
             );
             bail!("unknown task {args:?}")
         }
@@ -160,31 +161,60 @@ fn ci(rest: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// `cargo xtask interop [chromium] [firefox]`: each browser against the native weft peer, in a
-/// private network namespace (`shared/interop/RECIPES.md`). Under CI a missing browser or a
-/// missing namespace fails the run; elsewhere it is skipped with a note.
+/// `cargo xtask interop [chromium|chrome|firefox|all]... [HARNESS ARGS]`: the interop matrix
+/// (case x browser x role, `interop-tests/`), each browser against the native weft peer in a
+/// private network namespace (`shared/interop/RECIPES.md`). Arguments starting with `--`
+/// (`--case NAME`, `--role ROLE`, `--bulk-mib N`) go to the harness. The matrix is printed and
+/// written to `<target dir>/interop-matrix.md`; any FAIL fails the task, after every browser
+/// ran. Under CI a missing browser or a missing namespace fails the run; elsewhere it is
+/// skipped with a note.
 fn interop(rest: &[&str]) -> Result<String> {
-    let browsers: Vec<&str> = if rest.is_empty() {
-        vec!["chromium", "firefox"]
-    } else {
-        rest.to_vec()
-    };
+    let mut browsers: Vec<&str> = Vec::new();
+    let mut harness_args: Vec<&str> = Vec::new();
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        match *a {
+            "all" => browsers.extend(["chromium", "firefox"]),
+            "chrome" | "chromium" => browsers.push("chromium"),
+            "firefox" => browsers.push("firefox"),
+            flag if flag.starts_with("--") => {
+                harness_args.push(flag);
+                if let Some(v) = it.next() {
+                    harness_args.push(v);
+                }
+            }
+            other => bail!("unknown browser {other} (chromium, firefox or all)"),
+        }
+    }
+    if browsers.is_empty() {
+        browsers = vec!["chromium", "firefox"];
+    }
     let ci = std::env::var_os("CI").is_some();
     run(
         "cargo",
-        &["build", "--locked", "-p", "weft-interop-tests"],
+        &[
+            "build",
+            "--locked",
+            "-p",
+            "weft-interop-tests",
+            "-p",
+            "weft-cli",
+        ],
         &[],
     )?;
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| root().join("target"));
     let bin = target.join("debug/weft-interop");
+    // `weft echo` for the whip case.
+    let weft_s = target.join("debug/weft").to_string_lossy().into_owned();
     let mut results = Vec::new();
+    let mut rows = Vec::new();
+    let mut failed = Vec::new();
     for b in browsers {
         let exe = match b {
             "chromium" => "/usr/bin/chromium",
-            "firefox" => "/usr/bin/firefox-esr",
-            other => bail!("unknown browser {other}"),
+            _ => "/usr/bin/firefox-esr",
         };
         if !Path::new(exe).exists() {
             if ci {
@@ -204,25 +234,95 @@ fn interop(rest: &[&str]) -> Result<String> {
             continue;
         }
         let bin_s = bin.to_string_lossy().into_owned();
-        run(
-            "unshare",
-            &[
-                "--net",
-                "--",
-                "sh",
-                "-c",
-                "ip link set lo up && exec \"$@\"",
-                "run",
-                &bin_s,
-                "--browser",
-                b,
-            ],
-            &[],
-        )
-        .with_context(|| format!("interop with {b}"))?;
-        results.push(format!("{b} ok"));
+        let out = target.join(format!("interop-{b}.tsv"));
+        let _ = std::fs::remove_file(&out);
+        let out_s = out.to_string_lossy().into_owned();
+        let mut args = vec![
+            "--net",
+            "--",
+            "sh",
+            "-c",
+            "ip link set lo up && exec \"$@\"",
+            "run",
+            &bin_s,
+            "--browser",
+            b,
+            "--out",
+            &out_s,
+            "--weft",
+            &weft_s,
+        ];
+        args.extend(harness_args.iter().copied());
+        let r = run("unshare", &args, &[]);
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        let mine: Vec<Vec<String>> = text
+            .lines()
+            .map(|l| l.split('\t').map(str::to_owned).collect())
+            .filter(|f: &Vec<String>| f.len() == 6)
+            .collect();
+        let count = |st: &str| mine.iter().filter(|f| f[3] == st).count();
+        results.push(format!(
+            "{b} {} pass, {} gap, {} FAIL",
+            count("pass"),
+            count("gap"),
+            count("FAIL")
+        ));
+        if r.is_err() || mine.is_empty() {
+            failed.push(b);
+        }
+        rows.extend(mine);
+    }
+    let md = matrix(&rows);
+    let path = target.join("interop-matrix.md");
+    std::fs::write(&path, &md).with_context(|| format!("writing {}", path.display()))?;
+    println!("\n{md}\nmatrix written to {}", path.display());
+    if !failed.is_empty() {
+        bail!("interop failed with {}", failed.join(", "));
     }
     Ok(results.join(", "))
+}
+
+/// The matrix as markdown: one row per case, one column per (browser, role), then the notes
+/// of every cell that is not a plain pass.
+fn matrix(rows: &[Vec<String>]) -> String {
+    use std::fmt::Write as _;
+    let mut cases: Vec<&str> = Vec::new();
+    let mut cols: Vec<(&str, &str)> = Vec::new();
+    for r in rows {
+        if !cases.contains(&r[1].as_str()) {
+            cases.push(&r[1]);
+        }
+        if !cols.contains(&(r[0].as_str(), r[2].as_str())) {
+            cols.push((&r[0], &r[2]));
+        }
+    }
+    let mut md = String::from("| case |");
+    for (b, role) in &cols {
+        let _ = write!(md, " {b} {role} |");
+    }
+    md.push_str("\n|---|");
+    md.push_str(&"---|".repeat(cols.len()));
+    md.push('\n');
+    let mut notes = String::new();
+    for c in &cases {
+        let _ = write!(md, "| {c} |");
+        for (b, role) in &cols {
+            match rows
+                .iter()
+                .find(|r| r[0] == *b && r[1] == *c && r[2] == *role)
+            {
+                Some(r) => {
+                    let secs = r[4].parse::<f64>().unwrap_or(0.0) / 1000.0;
+                    let _ = write!(md, " {} {secs:.1} s |", r[3]);
+                    let _ = writeln!(notes, "- {b} {c} {role}: {} {}", r[3], r[5]);
+                }
+                None => md.push_str(" - |"),
+            }
+        }
+        md.push('\n');
+    }
+    let _ = write!(md, "\n{notes}");
+    md
 }
 
 /// `cargo test --workspace`, echoed line by line, with the `test result:` lines added up.

@@ -3,6 +3,8 @@
 //! - `weft demo`: the main job: two peers over real loopback UDP, with a timeline and figures.
 //! - `weft stun-server --listen ADDR`: a STUN binding server on UDP and TCP.
 //! - `weft stun-client stun:HOST[:PORT]`: asks a STUN server for this host's mapped address.
+//! - `weft echo --listen ADDR`: a WHIP-shaped answerer that echoes data-channel messages.
+//! - `weft call URL`: the offerer against such an endpoint, with RTT and throughput.
 
 // A binary prints, reads the clock and opens sockets; the disallowed lists are for protocol
 // crates.
@@ -12,8 +14,11 @@
     clippy::disallowed_types
 )]
 
+mod call;
 mod demo;
 mod demo_dc;
+mod echo;
+mod http;
 mod turn_server;
 
 use std::net::SocketAddr;
@@ -51,6 +56,13 @@ enum Command {
     },
     /// Runs a TURN server (RFC 8656) on UDP with UDP relays until interrupted.
     TurnServer(turn_server::Options),
+    /// A WHIP-shaped answerer: POST an application/sdp offer to /whip, get 201 Created with
+    /// the answer and a Location (DELETE it to end the session); every data-channel message
+    /// is echoed on its channel with its type. GET / serves a page to try it in a browser.
+    Echo(echo::Options),
+    /// The offerer against a `weft echo` endpoint: opens a channel, sends messages, checks
+    /// every echo, prints connect time, round-trip time and throughput.
+    Call(call::Options),
     /// Asks a STUN server for the mapped (server-reflexive) address and prints it.
     StunClient {
         /// The server, as a STUN URI: `stun:HOST[:PORT]`.
@@ -79,6 +91,8 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Demo(opts) => demo::run(opts).await,
             Command::TurnServer(opts) => turn_server::run(opts).await,
+            Command::Echo(opts) => echo::run(opts).await,
+            Command::Call(opts) => call::run(opts).await,
             Command::StunServer {
                 listen,
                 no_tcp,

@@ -369,9 +369,13 @@ impl Jsep {
                 && m.protocol.contains(DATA_PROTO)
                 && !m.is_rejected();
             if is_data && data_mid.is_none() {
-                let setup = match offer_setup(&offer, m) {
-                    Some(Setup::Active) => Setup::Passive,
-                    _ => Setup::Active,
+                // RFC 8842 §5.5: a later answer keeps the DTLS role of the association in
+                // place (a re-offer says actpass again); only a first answer picks one.
+                let setup = match (self.current_dtls_role(), offer_setup(&offer, m)) {
+                    (Some(DtlsRole::Client), _) => Setup::Active,
+                    (Some(DtlsRole::Server), _) => Setup::Passive,
+                    (None, Some(Setup::Active)) => Setup::Passive,
+                    (None, _) => Setup::Active,
                 };
                 sections.push(self.data_section(&mid, setup));
                 data_mid = Some(mid);
@@ -565,6 +569,18 @@ impl Jsep {
                 Some(n) => n,
             },
         })
+    }
+
+    /// The DTLS role the current (not pending) descriptions settled, if they have a data
+    /// section on both sides.
+    fn current_dtls_role(&self) -> Option<DtlsRole> {
+        let (local, remote) = (self.current_local.as_ref()?, self.current_remote.as_ref()?);
+        let (lm, rm) = (data_section(&local.sdp)?, data_section(&remote.sdp)?);
+        match (offer_setup(&local.sdp, lm), offer_setup(&remote.sdp, rm)) {
+            (Some(Setup::Active), _) | (_, Some(Setup::Passive)) => Some(DtlsRole::Client),
+            (Some(Setup::Passive), _) | (_, Some(Setup::Active)) => Some(DtlsRole::Server),
+            _ => None,
+        }
     }
 
     fn data_section(&self, mid: &str, setup: Setup) -> MediaDescription {

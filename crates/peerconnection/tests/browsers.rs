@@ -209,3 +209,38 @@ fn session_ids_stay_below_two_to_the_63() {
         offer.origin.session_id
     );
 }
+
+#[test]
+fn a_browser_re_offer_keeps_the_dtls_role_of_our_first_offer() {
+    // weft offered, the browser answered active (weft is the DTLS server); then the browser
+    // offers (an ICE restart, say) with actpass: the answer must stay passive (RFC 8842 §5.5),
+    // which Chromium enforces ("Failed to set SSL role for the transport").
+    for (answer, reoffer) in [
+        (
+            "chrome-datachannel-answer.sdp",
+            "chrome-datachannel-offer.sdp",
+        ),
+        (
+            "firefox-datachannel-answer.sdp",
+            "firefox-datachannel-offer.sdp",
+        ),
+    ] {
+        let mut j = me();
+        j.set_data_wanted(true);
+        let o = j.create_offer(false).unwrap();
+        j.set_local_description(SdpType::Offer, &o).unwrap();
+        j.set_remote_description(SdpType::Answer, &fixture(answer))
+            .unwrap();
+        assert_eq!(j.negotiated().unwrap().dtls_role, DtlsRole::Server);
+        j.set_remote_description(SdpType::Offer, &fixture(reoffer))
+            .unwrap();
+        let a = j.create_answer().unwrap();
+        let p = SessionDescription::parse(&a).unwrap();
+        assert_eq!(p.media[0].setup(), Some(Setup::Passive), "{reoffer}");
+        j.set_local_description(SdpType::Answer, &a).unwrap();
+        assert_eq!(j.negotiated().unwrap().dtls_role, DtlsRole::Server);
+    }
+    // A first answer still picks active.
+    let (_, first) = answer_browser_offer("chrome-datachannel-offer.sdp");
+    assert_eq!(first.media[0].setup(), Some(Setup::Active));
+}
