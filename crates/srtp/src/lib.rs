@@ -30,13 +30,14 @@
 //! - Tags are compared in constant time.
 
 #![warn(missing_docs)]
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod context;
 mod cryptex;
 mod error;
 mod header;
 mod kdf;
+mod ossl;
 mod profile;
 
 pub use context::{Config, Context, Stats};
