@@ -167,27 +167,26 @@ impl Keys {
 
     /// The GCM IV of an SRTP packet (RFC 7714 §8.1): salt ⊕ (0x0000 ‖ SSRC ‖ ROC ‖ SEQ).
     fn gcm_iv_rtp(&self, ssrc: u32, roc: u32, seq: u16) -> [u8; 12] {
-        let mut x = [0u8; 12];
-        x[2..6].copy_from_slice(&ssrc.to_be_bytes());
-        x[6..10].copy_from_slice(&roc.to_be_bytes());
-        x[10..12].copy_from_slice(&seq.to_be_bytes());
+        let x = (u128::from(ssrc) << 48) | (u128::from(roc) << 16) | u128::from(seq);
         self.xor_salt(x)
     }
 
     /// The GCM IV of an SRTCP packet (RFC 7714 §9.1): salt ⊕ (0x0000 ‖ SSRC ‖ 0x0000 ‖ 0 ‖
     /// SRTCP index).
     fn gcm_iv_rtcp(&self, ssrc: u32, srtcp_index: u32) -> [u8; 12] {
-        let mut x = [0u8; 12];
-        x[2..6].copy_from_slice(&ssrc.to_be_bytes());
-        x[8..12].copy_from_slice(&srtcp_index.to_be_bytes());
+        let x = (u128::from(ssrc) << 48) | u128::from(srtcp_index);
         self.xor_salt(x)
     }
 
-    fn xor_salt(&self, mut x: [u8; 12]) -> [u8; 12] {
-        for (b, s) in x.iter_mut().zip(&self.salt[..12]) {
-            *b ^= s;
-        }
-        x
+    /// The 96-bit big-endian `x` XORed with the first 12 bytes of the salt (computed in
+    /// registers: this runs for every GCM packet).
+    fn xor_salt(&self, x: u128) -> [u8; 12] {
+        let mut salt = [0u8; 16];
+        salt[4..].copy_from_slice(&self.salt[..12]);
+        let v = (x ^ u128::from_be_bytes(salt)).to_be_bytes();
+        let mut iv = [0u8; 12];
+        iv.copy_from_slice(&v[4..]);
+        iv
     }
 
     /// HMAC-SHA1 over `parts` with the session authentication key (the HMAC profiles always

@@ -71,7 +71,14 @@ unsafe extern "C" {
 /// AES (128 or 256) in ECB mode, keyed once, with a keystream scratch buffer.
 pub(crate) struct Aes {
     ctx: *mut ffi::EVP_CIPHER_CTX,
+    /// Keystream: E_K of `counters`.
     scratch: Box<[u8; CHUNK]>,
+    /// Counter blocks, kept between packets: consecutive GCM packets' counters differ only
+    /// in a few IV bytes, so only those are rewritten.
+    counters: Box<[u8; CHUNK]>,
+    /// The first block of `counters` and how many inc32 successors follow it (0: none).
+    counters_first: [u8; 16],
+    counters_n: usize,
 }
 
 // SAFETY: the EVP_CIPHER_CTX is owned by this value alone and only used through `&mut self`
@@ -109,6 +116,9 @@ impl Aes {
         let aes = Aes {
             ctx,
             scratch: Box::new([0u8; CHUNK]),
+            counters: Box::new([0u8; CHUNK]),
+            counters_first: [0; 16],
+            counters_n: 0,
         };
         // SAFETY: `ctx` is valid; `cipher` is static; the key length matches the cipher
         // (checked above); ECB takes no IV.
@@ -123,23 +133,72 @@ impl Aes {
         Ok(aes)
     }
 
-    /// E_K(counter), E_K(step(counter)), … into the first `n` blocks of the scratch buffer
-    /// (`n` at most CHUNK_BLOCKS), leaving `counter` at the next block. False if OpenSSL
-    /// failed.
-    fn keystream(&mut self, counter: &mut [u8; 16], n: usize, step: fn(&mut [u8; 16])) -> bool {
-        let bytes = n.min(CHUNK_BLOCKS) * 16;
-        for b in self.scratch[..bytes].chunks_exact_mut(16) {
-            b.copy_from_slice(counter);
-            step(counter);
+    /// E_K(counter), E_K(counter + 1), … into the first `n` blocks of the scratch buffer
+    /// (`n` at most CHUNK_BLOCKS), leaving `counter` at the next block. The counter is
+    /// incremented over its low 32 bits (GCM's inc32) when `inc32`, else over all 128 bits
+    /// (RFC 3711's AES-CM). False if OpenSSL failed.
+    fn keystream(&mut self, counter: &mut [u8; 16], n: usize, inc32: bool) -> bool {
+        let n = n.min(CHUNK_BLOCKS);
+        let bytes = n * 16;
+        let c = u128::from_be_bytes(*counter);
+        if inc32 {
+            self.inc32_counters(counter, n);
+            *counter = (c & !u128::from(u32::MAX) | u128::from((c as u32).wrapping_add(n as u32)))
+                .to_be_bytes();
+        } else {
+            // n <= CHUNK_BLOCKS (128): the cast is lossless.
+            for (i, b) in self.counters[..bytes].chunks_exact_mut(16).enumerate() {
+                b.copy_from_slice(&c.wrapping_add(i as u128).to_be_bytes());
+            }
+            *counter = c.wrapping_add(n as u128).to_be_bytes();
+            self.counters_n = 0;
         }
         let mut outl: c_int = 0;
         // At most CHUNK (2048) bytes: fits a c_int.
         let len = bytes as c_int;
-        let buf = self.scratch.as_mut_ptr();
-        // SAFETY: `ctx` is a keyed ECB context without padding; input and output are the
-        // same `len` bytes of the scratch buffer (EVP allows exact in-place overlap), and ECB
-        // without padding writes exactly `len` bytes for a whole number of blocks.
-        unsafe { ffi::EVP_EncryptUpdate(self.ctx, buf, &mut outl, buf, len) == 1 && outl == len }
+        // SAFETY: `ctx` is a keyed ECB context without padding; it reads `len` bytes of
+        // `counters` and writes exactly `len` bytes (a whole number of blocks) to `scratch`,
+        // a distinct buffer of the same size.
+        unsafe {
+            ffi::EVP_EncryptUpdate(
+                self.ctx,
+                self.scratch.as_mut_ptr(),
+                &mut outl,
+                self.counters.as_ptr(),
+                len,
+            ) == 1
+                && outl == len
+        }
+    }
+
+    /// Writes `first`, inc32(first), … (`n` blocks, at most CHUNK_BLOCKS) into `counters`,
+    /// rewriting only what differs from the blocks already there.
+    fn inc32_counters(&mut self, first: &[u8; 16], n: usize) {
+        let old = self.counters_first;
+        let blocks = self.counters[..n * 16].chunks_exact_mut(16);
+        if n <= self.counters_n && first[12..] == old[12..] {
+            if first[..10] == old[..10] {
+                // The usual step between SRTP packets: the IV's sequence-number bytes.
+                for b in blocks {
+                    b[10..12].copy_from_slice(&first[10..12]);
+                }
+            } else {
+                for b in blocks {
+                    b[..12].copy_from_slice(&first[..12]);
+                }
+            }
+            // Blocks past `n` still carry the old IV.
+            self.counters_n = n;
+        } else {
+            let c = u128::from_be_bytes(*first);
+            let (high, low) = (c & !u128::from(u32::MAX), c as u32);
+            // n <= CHUNK_BLOCKS (128): the cast is lossless.
+            for (i, b) in blocks.enumerate() {
+                b.copy_from_slice(&(high | u128::from(low.wrapping_add(i as u32))).to_be_bytes());
+            }
+            self.counters_n = n;
+        }
+        self.counters_first = *first;
     }
 
     /// AES-CM (RFC 3711 §4.1.1): XORs the keystream that starts at counter block `iv` over
@@ -159,7 +218,7 @@ impl Aes {
             while off < r.len() {
                 if at == avail {
                     let blocks = (total - done).div_ceil(16).min(CHUNK_BLOCKS);
-                    if !self.keystream(&mut counter, blocks, inc128) {
+                    if !self.keystream(&mut counter, blocks, false) {
                         return Err(Error::Crypto("AES-ECB keystream failed".into()));
                     }
                     avail = blocks * 16;
@@ -189,12 +248,17 @@ struct GcmKey {
 }
 
 impl GcmKey {
-    /// The cache index of counter block `c`, if it is cached.
+    /// The cache index of counter block `c`, if it and the `blocks - 1` after it are cached.
     fn lookup(&self, c: &[u8; 16], blocks: usize) -> Option<usize> {
-        if c[..12] != self.first[..12] {
+        self.lookup_parts(Parts::of(c), blocks)
+    }
+
+    fn lookup_parts(&self, c: Parts, blocks: usize) -> Option<usize> {
+        let first = Parts::of(&self.first);
+        if (c.0, c.1) != (first.0, first.1) {
             return None;
         }
-        let d = low32(c).wrapping_sub(low32(&self.first)) as usize;
+        let d = u32::from_be(c.2).wrapping_sub(u32::from_be(first.2)) as usize;
         (d < self.cached && blocks <= self.cached - d).then_some(d)
     }
 
@@ -212,12 +276,47 @@ impl GcmKey {
         let mut counter = *c;
         for part in data.chunks_mut(CHUNK) {
             let n = part.len() / 16;
-            if !self.aes.keystream(&mut counter, n, inc32) {
+            if !self.aes.keystream(&mut counter, n, true) {
                 self.failed = true;
                 return;
             }
             xor(part, &self.aes.scratch[..n * 16]);
         }
+    }
+}
+
+/// A counter block as three native-endian words (bytes 0..8, 8..12, 12..16), read the way
+/// CRYPTO_gcm128 writes it (its 32-bit counter word separately), which spares the CPU a wide
+/// load across narrower stores.
+#[derive(Clone, Copy)]
+struct Parts(u64, u32, u32);
+
+impl Parts {
+    fn of(c: &[u8; 16]) -> Self {
+        let w = |i: usize| [c[i], c[i + 1], c[i + 2], c[i + 3]];
+        let hi = [c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]];
+        Parts(u64::from_ne_bytes(hi), u32::from_ne_bytes(w(8)), u32::from_ne_bytes(w(12)))
+    }
+
+    /// # Safety
+    /// `p` points to 16 readable bytes.
+    unsafe fn read(p: *const c_uchar) -> Self {
+        // SAFETY: within the 16 bytes the caller vouches for; unaligned reads.
+        unsafe {
+            Parts(
+                ptr::read_unaligned(p.cast::<u64>()),
+                ptr::read_unaligned(p.add(8).cast::<u32>()),
+                ptr::read_unaligned(p.add(12).cast::<u32>()),
+            )
+        }
+    }
+
+    fn bytes(self) -> [u8; 16] {
+        let mut c = [0u8; 16];
+        c[..8].copy_from_slice(&self.0.to_ne_bytes());
+        c[8..12].copy_from_slice(&self.1.to_ne_bytes());
+        c[12..].copy_from_slice(&self.2.to_ne_bytes());
+        c
     }
 }
 
@@ -231,9 +330,20 @@ unsafe extern "C" fn gcm_block(inp: *const c_uchar, out: *mut c_uchar, key: *con
     // given, and the `Gcm` that owns it holds no reference while OpenSSL runs).
     let k = unsafe { &mut *(key as *mut GcmKey) };
     // SAFETY: 16 readable bytes; read by value since `out` may alias `inp`.
-    let c: [u8; 16] = unsafe { ptr::read_unaligned(inp.cast::<[u8; 16]>()) };
-    let mut block = [0u8; 16];
-    k.apply(&c, &mut block);
+    let c = unsafe { Parts::read(inp) };
+    let block = match k.lookup_parts(c, 1) {
+        // E_K(c) is cached: the common case (E_K(J0) and the last partial block).
+        Some(d) => {
+            let mut b = [0u8; 16];
+            b.copy_from_slice(&k.aes.scratch[d * 16..d * 16 + 16]);
+            b
+        }
+        None => {
+            let mut b = [0u8; 16];
+            k.apply(&c.bytes(), &mut b);
+            b
+        }
+    };
     // SAFETY: 16 writable bytes.
     unsafe { ptr::write_unaligned(out.cast::<[u8; 16]>(), block) }
 }
@@ -254,7 +364,7 @@ unsafe extern "C" fn gcm_stream(
     // SAFETY: as in `gcm_block`.
     let k = unsafe { &mut *(key as *mut GcmKey) };
     // SAFETY: 16 readable bytes.
-    let c: [u8; 16] = unsafe { ptr::read_unaligned(ivec.cast::<[u8; 16]>()) };
+    let c = unsafe { Parts::read(ivec) }.bytes();
     let len = blocks * 16;
     if inp != out.cast_const() {
         // SAFETY: `len` readable bytes at `inp` and writable at `out`, not overlapping.
@@ -331,7 +441,7 @@ impl Gcm {
             k.cached = 0;
             if blocks <= CHUNK_BLOCKS {
                 let mut c = j0;
-                if !k.aes.keystream(&mut c, blocks, inc32) {
+                if !k.aes.keystream(&mut c, blocks, true) {
                     return Err(Error::Crypto("AES-ECB keystream failed".into()));
                 }
                 k.cached = blocks;
@@ -419,22 +529,27 @@ impl Gcm {
     }
 }
 
-/// The 128-bit big-endian increment of RFC 3711's AES-CM counter.
-fn inc128(c: &mut [u8; 16]) {
-    *c = u128::from_be_bytes(*c).wrapping_add(1).to_be_bytes();
-}
-
-/// GCM's inc32: the low 32 bits only (NIST SP 800-38D §6.2).
-fn inc32(c: &mut [u8; 16]) {
-    let low = low32(c).wrapping_add(1);
-    c[12..].copy_from_slice(&low.to_be_bytes());
-}
-
-fn low32(c: &[u8; 16]) -> u32 {
-    u32::from_be_bytes([c[12], c[13], c[14], c[15]])
-}
-
+/// `dst ^= ks` over the shorter of the two.
 fn xor(dst: &mut [u8], ks: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        unsafe { xor_avx2(dst, ks) };
+        return;
+    }
+    xor_portable(dst, ks);
+}
+
+fn xor_portable(dst: &mut [u8], ks: &[u8]) {
+    for (d, k) in dst.iter_mut().zip(ks) {
+        *d ^= k;
+    }
+}
+
+/// [`xor_portable`] compiled for AVX2 (32 bytes per instruction).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn xor_avx2(dst: &mut [u8], ks: &[u8]) {
     for (d, k) in dst.iter_mut().zip(ks) {
         *d ^= k;
     }
