@@ -295,7 +295,11 @@ impl Parts {
     fn of(c: &[u8; 16]) -> Self {
         let w = |i: usize| [c[i], c[i + 1], c[i + 2], c[i + 3]];
         let hi = [c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]];
-        Parts(u64::from_ne_bytes(hi), u32::from_ne_bytes(w(8)), u32::from_ne_bytes(w(12)))
+        Parts(
+            u64::from_ne_bytes(hi),
+            u32::from_ne_bytes(w(8)),
+            u32::from_ne_bytes(w(12)),
+        )
     }
 
     /// # Safety
@@ -432,9 +436,11 @@ impl Gcm {
         {
             // SAFETY: exclusive through `&mut self`; the reference ends before OpenSSL runs.
             let k = unsafe { &mut *self.key };
-            let mut j0 = [0u8; 16];
-            j0[..12].copy_from_slice(iv);
-            j0[15] = 1;
+            // J0 = IV ‖ 0^31 ‖ 1, composed in registers (the counter code loads it as 64-bit
+            // words; byte-wise stores would stall those loads).
+            let hi = u64::from_be_bytes([iv[0], iv[1], iv[2], iv[3], iv[4], iv[5], iv[6], iv[7]]);
+            let mid = u32::from_be_bytes([iv[8], iv[9], iv[10], iv[11]]);
+            let j0 = ((u128::from(hi) << 64) | (u128::from(mid) << 32) | 1).to_be_bytes();
             k.failed = false;
             k.first = j0;
             let blocks = 1 + len.div_ceil(16);
@@ -552,5 +558,193 @@ fn xor_portable(dst: &mut [u8], ks: &[u8]) {
 fn xor_avx2(dst: &mut [u8], ks: &[u8]) {
     for (d, k) in dst.iter_mut().zip(ks) {
         *d ^= k;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::symm::{Cipher, Crypter, Mode, decrypt_aead, encrypt_aead};
+
+    /// Deterministic test bytes.
+    fn bytes(n: usize, seed: u8) -> Vec<u8> {
+        (0..n)
+            .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+            .collect()
+    }
+
+    fn evp_ctr(key: &[u8], iv: &[u8; 16], data: &[u8]) -> Vec<u8> {
+        let mut c = Crypter::new(Cipher::aes_128_ctr(), Mode::Encrypt, key, Some(iv)).unwrap();
+        let mut out = vec![0u8; data.len() + 16];
+        let n = c.update(data, &mut out).unwrap();
+        out.truncate(n);
+        out
+    }
+
+    /// Splits `buf` at the given cut points into mutable regions.
+    fn regions<'a>(mut buf: &'a mut [u8], cuts: &[usize]) -> Vec<&'a mut [u8]> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        for &c in cuts {
+            let (a, b) = buf.split_at_mut(c.clamp(at, at + buf.len()) - at);
+            at += a.len();
+            out.push(a);
+            buf = b;
+        }
+        out.push(buf);
+        out
+    }
+
+    #[test]
+    fn aes_cm_matches_evp_ctr_across_chunks_and_regions() {
+        let key = bytes(16, 7);
+        let mut aes = Aes::new(&key).unwrap();
+        for (len, cuts) in [
+            (0, vec![]),
+            (1, vec![]),
+            (15, vec![3]),
+            (1188, vec![12, 40]),
+            (CHUNK - 1, vec![100]),
+            (CHUNK + 17, vec![CHUNK - 5, CHUNK + 3]),
+            (3 * CHUNK + 9, vec![1, 2, 2 * CHUNK]),
+        ] {
+            let iv: [u8; 16] = bytes(16, len as u8).try_into().unwrap();
+            let plain = bytes(len, 3);
+            let mut buf = plain.clone();
+            aes.ctr_xor(&iv, &mut regions(&mut buf, &cuts)).unwrap();
+            assert_eq!(buf, evp_ctr(&key, &iv, &plain), "len {len}");
+        }
+    }
+
+    #[test]
+    fn aes_cm_counter_carries_over_128_bits() {
+        let key = bytes(16, 1);
+        let mut aes = Aes::new(&key).unwrap();
+        let mut iv = [0xff; 16];
+        iv[15] = 0xfe; // wraps to zero after two blocks
+        let plain = bytes(100, 9);
+        let mut buf = plain.clone();
+        aes.ctr_xor(&iv, &mut [&mut buf]).unwrap();
+        assert_eq!(buf, evp_ctr(&key, &iv, &plain));
+    }
+
+    /// Seals and opens with `Gcm` and checks both against OpenSSL's EVP AES-GCM.
+    fn check_gcm(
+        gcm: &mut Gcm,
+        key: &[u8],
+        iv: &[u8; 12],
+        aad: &[u8],
+        plain: &[u8],
+        cuts: &[usize],
+    ) {
+        let cipher = if key.len() == 16 {
+            Cipher::aes_128_gcm()
+        } else {
+            Cipher::aes_256_gcm()
+        };
+        let mut want_tag = [0u8; 16];
+        let want = encrypt_aead(cipher, key, Some(iv), aad, plain, &mut want_tag).unwrap();
+        let (a0, a1) = aad.split_at(aad.len() / 2);
+        let mut buf = plain.to_vec();
+        let tag = gcm
+            .seal(iv, &[a0, a1], &mut regions(&mut buf, cuts))
+            .unwrap();
+        assert_eq!(
+            (&buf, tag),
+            (&want, want_tag),
+            "seal, {} bytes",
+            plain.len()
+        );
+        gcm.open(iv, &[a0, a1], &mut regions(&mut buf, cuts), &tag)
+            .unwrap();
+        assert_eq!(buf, plain, "open, {} bytes", plain.len());
+        // A flipped tag bit fails and a flipped ciphertext bit fails.
+        let mut bad = tag;
+        bad[15] ^= 1;
+        let mut ct = want.clone();
+        assert_eq!(
+            gcm.open(iv, &[aad], &mut [&mut ct], &bad),
+            Err(Error::AuthFailed)
+        );
+        if !want.is_empty() {
+            let mut ct = want.clone();
+            ct[0] ^= 0x80;
+            assert_eq!(
+                gcm.open(iv, &[aad], &mut [&mut ct], &tag),
+                Err(Error::AuthFailed)
+            );
+        }
+        assert!(decrypt_aead(cipher, key, Some(iv), aad, &want, &tag).is_ok());
+    }
+
+    #[test]
+    fn gcm_matches_evp_for_lengths_and_splits() {
+        for key_len in [16, 32] {
+            let key = bytes(key_len, 5);
+            let mut gcm = Gcm::new(&key).unwrap();
+            for len in [
+                0,
+                1,
+                15,
+                16,
+                17,
+                31,
+                100,
+                1188,
+                1200,
+                CHUNK - 32,
+                CHUNK - 16,
+                CHUNK,
+                CHUNK + 5,
+                3 * CHUNK + 1,
+            ] {
+                let iv: [u8; 12] = bytes(12, len as u8).try_into().unwrap();
+                let aad = bytes(len % 29, 11);
+                let plain = bytes(len, 2);
+                check_gcm(&mut gcm, &key, &iv, &aad, &plain, &[]);
+                check_gcm(&mut gcm, &key, &iv, &aad, &plain, &[len / 3, len / 2 + 1]);
+            }
+        }
+    }
+
+    #[test]
+    fn gcm_counter_cache_follows_changing_ivs_and_lengths() {
+        // Packets whose IVs differ in the sequence bytes only or also higher up (`true`), with
+        // lengths growing and shrinking: the kept counter blocks must never go stale (a short
+        // packet with a new SSRC/ROC, then a long one with only a new sequence number).
+        let key = bytes(16, 8);
+        let mut gcm = Gcm::new(&key).unwrap();
+        let mut iv = [0x42u8; 12];
+        let packets = [
+            (1200, false),
+            (600, true),
+            (1200, false),
+            (1300, false),
+            (40, false),
+            (1500, true),
+            (1500, false),
+            (2000, true),
+            (16, false),
+            (1800, false),
+        ];
+        for (i, (len, high)) in packets.into_iter().enumerate() {
+            iv[11] = i as u8;
+            if high {
+                iv[3] ^= 0x10;
+            }
+            check_gcm(&mut gcm, &key, &iv, &bytes(12, 1), &bytes(len, i as u8), &[]);
+        }
+    }
+
+    #[test]
+    fn xor_paths_agree() {
+        let ks = bytes(1000, 77);
+        let mut a = bytes(1000, 3);
+        let mut b = a.clone();
+        xor(&mut a, &ks);
+        xor_portable(&mut b, &ks);
+        assert_eq!(a, b);
+        xor_portable(&mut b, &ks);
+        assert_eq!(b, bytes(1000, 3));
     }
 }
