@@ -141,12 +141,14 @@ impl Aes {
         let n = n.min(CHUNK_BLOCKS);
         let bytes = n * 16;
         let c = u128::from_be_bytes(*counter);
-        if inc32 {
+        // n <= CHUNK_BLOCKS (128): the casts are lossless. When the low 32 bits do not
+        // overflow over these blocks, the 128-bit increment is inc32 (no carry), and the
+        // counter blocks kept from the last packet can be reused.
+        if inc32 || (c as u32).checked_add(n as u32).is_some() {
             self.inc32_counters(counter, n);
             *counter = (c & !u128::from(u32::MAX) | u128::from((c as u32).wrapping_add(n as u32)))
                 .to_be_bytes();
         } else {
-            // n <= CHUNK_BLOCKS (128): the cast is lossless.
             for (i, b) in self.counters[..bytes].chunks_exact_mut(16).enumerate() {
                 b.copy_from_slice(&c.wrapping_add(i as u128).to_be_bytes());
             }
@@ -173,18 +175,24 @@ impl Aes {
 
     /// Writes `first`, inc32(first), … (`n` blocks, at most CHUNK_BLOCKS) into `counters`,
     /// rewriting only what differs from the blocks already there.
+    ///
+    /// While the low 16 bits do not carry over the `n` blocks, block `i` is `first[..14]`
+    /// followed by `low16(first) + i`. Two packets with the same low 16 bits (GCM's J0 always
+    /// ends in 1, AES-CM's IV in 0) then differ only in bytes 0..14, and for consecutive SRTP
+    /// packets (same SSRC and ROC) only in the sequence-number bytes within 10..14.
     fn inc32_counters(&mut self, first: &[u8; 16], n: usize) {
         let old = self.counters_first;
+        let low16 = usize::from(u16::from_be_bytes([first[14], first[15]]));
         let blocks = self.counters[..n * 16].chunks_exact_mut(16);
-        if n <= self.counters_n && first[12..] == old[12..] {
+        // `counters_n` is only non-zero for blocks written without a 16-bit carry (below).
+        if n <= self.counters_n && first[14..] == old[14..] {
             if first[..10] == old[..10] {
-                // The usual step between SRTP packets: the IV's sequence-number bytes.
                 for b in blocks {
-                    b[10..12].copy_from_slice(&first[10..12]);
+                    b[10..14].copy_from_slice(&first[10..14]);
                 }
             } else {
                 for b in blocks {
-                    b[..12].copy_from_slice(&first[..12]);
+                    b[..14].copy_from_slice(&first[..14]);
                 }
             }
             // Blocks past `n` still carry the old IV.
@@ -196,7 +204,8 @@ impl Aes {
             for (i, b) in blocks.enumerate() {
                 b.copy_from_slice(&(high | u128::from(low.wrapping_add(i as u32))).to_be_bytes());
             }
-            self.counters_n = n;
+            // Reusable only in the carry-free form described above.
+            self.counters_n = if low16 + n <= 1 << 16 { n } else { 0 };
         }
         self.counters_first = *first;
     }
@@ -628,6 +637,36 @@ mod tests {
         assert_eq!(buf, evp_ctr(&key, &iv, &plain));
     }
 
+    #[test]
+    fn aes_cm_counter_blocks_follow_changing_ivs() {
+        // Consecutive packets reuse the kept counter blocks: IVs that change in the sequence
+        // bytes, higher up, in the low 16 bits, and ones whose low 16 bits carry.
+        let key = bytes(16, 4);
+        let mut aes = Aes::new(&key).unwrap();
+        let mut iv = [0x5au8; 16];
+        iv[14] = 0;
+        iv[15] = 0;
+        let steps: [(usize, usize, u8); 10] = [
+            (1200, 13, 1),
+            (600, 12, 2),
+            (1200, 13, 3),
+            (1300, 3, 4),
+            (100, 15, 0xf8),  // low 16 bits 0x00f8
+            (1200, 14, 0xff), // 0xfff8: carries after 8 blocks
+            (1200, 13, 9),
+            (1200, 15, 0),
+            (1500, 8, 7),
+            (1200, 13, 5),
+        ];
+        for (len, at, v) in steps {
+            iv[at] = v;
+            let plain = bytes(len, v);
+            let mut buf = plain.clone();
+            aes.ctr_xor(&iv, &mut [&mut buf]).unwrap();
+            assert_eq!(buf, evp_ctr(&key, &iv, &plain), "iv {iv:02x?}, {len} bytes");
+        }
+    }
+
     /// Seals and opens with `Gcm` and checks both against OpenSSL's EVP AES-GCM.
     fn check_gcm(
         gcm: &mut Gcm,
@@ -732,7 +771,14 @@ mod tests {
             if high {
                 iv[3] ^= 0x10;
             }
-            check_gcm(&mut gcm, &key, &iv, &bytes(12, 1), &bytes(len, i as u8), &[]);
+            check_gcm(
+                &mut gcm,
+                &key,
+                &iv,
+                &bytes(12, 1),
+                &bytes(len, i as u8),
+                &[],
+            );
         }
     }
 
