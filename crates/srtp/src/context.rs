@@ -1,7 +1,5 @@
 //! The SRTP/SRTCP context: session keys, per-SSRC state, protect and unprotect.
 
-use openssl::cipher::Cipher;
-use openssl::cipher_ctx::CipherCtx;
 use openssl::sha::Sha1;
 use weft_proto::ReplayWindow;
 
@@ -9,6 +7,7 @@ use crate::cryptex::{self, Layout};
 use crate::error::Error;
 use crate::header;
 use crate::kdf::{Label, derive};
+use crate::ossl::{Aes, Gcm};
 use crate::profile::Profile;
 
 /// Settings of a [`Context`].
@@ -99,10 +98,17 @@ impl Hmac {
     }
 }
 
-/// The session keys of one direction of RTP or RTCP, with their cipher contexts keyed once.
+/// The cipher of a profile, keyed once with a session key.
+enum Engine {
+    /// AES-CM (also kept, unused, for the NULL cipher).
+    Ctr(Aes),
+    /// AES-GCM.
+    Gcm(Gcm),
+}
+
+/// The session keys of one direction of RTP or RTCP, with their cipher keyed once.
 struct Keys {
-    encrypt: CipherCtx,
-    decrypt: CipherCtx,
+    engine: Engine,
     salt: [u8; 14],
     hmac: Option<Hmac>,
 }
@@ -132,20 +138,15 @@ impl Keys {
         auth_key: &[u8],
     ) -> Result<Self, Error> {
         let hmac = (!auth_key.is_empty()).then(|| Hmac::new(auth_key));
-        let cipher = match profile {
-            Profile::AeadAes128Gcm => Cipher::aes_128_gcm(),
-            Profile::AeadAes256Gcm => Cipher::aes_256_gcm(),
-            _ => Cipher::aes_128_ctr(),
+        let engine = if profile.is_aead() {
+            Engine::Gcm(Gcm::new(session_key)?)
+        } else {
+            Engine::Ctr(Aes::new(session_key)?)
         };
-        let mut encrypt = CipherCtx::new()?;
-        encrypt.encrypt_init(Some(cipher), Some(session_key), None)?;
-        let mut decrypt = CipherCtx::new()?;
-        decrypt.decrypt_init(Some(cipher), Some(session_key), None)?;
         let mut s = [0u8; 14];
         s[..session_salt.len()].copy_from_slice(session_salt);
         Ok(Keys {
-            encrypt,
-            decrypt,
+            engine,
             salt: s,
             hmac,
         })
@@ -166,27 +167,26 @@ impl Keys {
 
     /// The GCM IV of an SRTP packet (RFC 7714 §8.1): salt ⊕ (0x0000 ‖ SSRC ‖ ROC ‖ SEQ).
     fn gcm_iv_rtp(&self, ssrc: u32, roc: u32, seq: u16) -> [u8; 12] {
-        let mut x = [0u8; 12];
-        x[2..6].copy_from_slice(&ssrc.to_be_bytes());
-        x[6..10].copy_from_slice(&roc.to_be_bytes());
-        x[10..12].copy_from_slice(&seq.to_be_bytes());
+        let x = (u128::from(ssrc) << 48) | (u128::from(roc) << 16) | u128::from(seq);
         self.xor_salt(x)
     }
 
     /// The GCM IV of an SRTCP packet (RFC 7714 §9.1): salt ⊕ (0x0000 ‖ SSRC ‖ 0x0000 ‖ 0 ‖
     /// SRTCP index).
     fn gcm_iv_rtcp(&self, ssrc: u32, srtcp_index: u32) -> [u8; 12] {
-        let mut x = [0u8; 12];
-        x[2..6].copy_from_slice(&ssrc.to_be_bytes());
-        x[8..12].copy_from_slice(&srtcp_index.to_be_bytes());
+        let x = (u128::from(ssrc) << 48) | u128::from(srtcp_index);
         self.xor_salt(x)
     }
 
-    fn xor_salt(&self, mut x: [u8; 12]) -> [u8; 12] {
-        for (b, s) in x.iter_mut().zip(&self.salt[..12]) {
-            *b ^= s;
-        }
-        x
+    /// The 96-bit big-endian `x` XORed with the first 12 bytes of the salt (computed in
+    /// registers: this runs for every GCM packet).
+    fn xor_salt(&self, x: u128) -> [u8; 12] {
+        let mut salt = [0u8; 16];
+        salt[4..].copy_from_slice(&self.salt[..12]);
+        let v = (x ^ u128::from_be_bytes(salt)).to_be_bytes();
+        let mut iv = [0u8; 12];
+        iv.copy_from_slice(&v[4..]);
+        iv
     }
 
     /// HMAC-SHA1 over `parts` with the session authentication key (the HMAC profiles always
@@ -200,14 +200,10 @@ impl Keys {
 
     /// AES-CM over consecutive regions, as one keystream.
     fn ctr(&mut self, iv: &[u8; 16], regions: &mut [&mut [u8]]) -> Result<(), Error> {
-        self.encrypt.encrypt_init(None, None, Some(iv))?;
-        for r in regions.iter_mut() {
-            let n = r.len();
-            if n > 0 {
-                self.encrypt.cipher_update_inplace(r, n)?;
-            }
+        match &mut self.engine {
+            Engine::Ctr(aes) => aes.ctr_xor(iv, regions),
+            Engine::Gcm(_) => Err(Error::Crypto("AES-CM with a GCM profile".into())),
         }
-        Ok(())
     }
 
     fn seal(
@@ -216,13 +212,10 @@ impl Keys {
         aad: &[&[u8]],
         regions: &mut [&mut [u8]],
     ) -> Result<[u8; 16], Error> {
-        let c = &mut self.encrypt;
-        c.encrypt_init(None, None, Some(iv))?;
-        gcm_update(c, aad, regions)?;
-        c.cipher_final(&mut [])?;
-        let mut tag = [0u8; 16];
-        c.tag(&mut tag)?;
-        Ok(tag)
+        match &mut self.engine {
+            Engine::Gcm(gcm) => gcm.seal(iv, aad, regions),
+            Engine::Ctr(_) => Err(Error::Crypto("AES-GCM with an AES-CM profile".into())),
+        }
     }
 
     fn open(
@@ -232,29 +225,11 @@ impl Keys {
         regions: &mut [&mut [u8]],
         tag: &[u8],
     ) -> Result<(), Error> {
-        let c = &mut self.decrypt;
-        c.decrypt_init(None, None, Some(iv))?;
-        gcm_update(c, aad, regions)?;
-        c.set_tag(tag)?;
-        c.cipher_final(&mut []).map_err(|_| Error::AuthFailed)?;
-        Ok(())
-    }
-}
-
-/// Feeds GCM its AAD pieces, then transforms the regions in place.
-fn gcm_update(c: &mut CipherCtx, aad: &[&[u8]], regions: &mut [&mut [u8]]) -> Result<(), Error> {
-    for a in aad {
-        if !a.is_empty() {
-            c.cipher_update(a, None)?;
+        match &mut self.engine {
+            Engine::Gcm(gcm) => gcm.open(iv, aad, regions, tag),
+            Engine::Ctr(_) => Err(Error::Crypto("AES-GCM with an AES-CM profile".into())),
         }
     }
-    for r in regions.iter_mut() {
-        let n = r.len();
-        if n > 0 {
-            c.cipher_update_inplace(r, n)?;
-        }
-    }
-    Ok(())
 }
 
 /// Splits `buf` by a cryptex layout into its two clear and three encrypted parts.

@@ -22,6 +22,14 @@
 //! Not here: MKI, key derivation rates other than 0, RFC 6904 per-extension encryption
 //! (cryptex replaces it in WebRTC), AES-f8 and AES-192.
 //!
+//! # Crypto
+//! AES, GHASH and HMAC-SHA1 are OpenSSL's. The per-packet path calls libcrypto directly
+//! (the crate's one `unsafe` module, `ossl`): AES-CM is AES-ECB keystream over counter
+//! blocks, one `EVP_EncryptUpdate` per packet; AES-GCM is OpenSSL's `CRYPTO_gcm128` (GHASH,
+//! counters, tag, constant-time tag check) fed by that keystream. This avoids OpenSSL 3.0's
+//! per-call EVP costs (an IV change or a tag read goes through `OSSL_PARAM` look-ups), which
+//! took about 230 ns of the 660 ns a 1200-byte GCM packet cost through EVP.
+//!
 //! # Invariants
 //! - Cipher contexts are keyed once per session key and reused for every packet; a packet
 //!   costs no allocation beyond the tag appended to the caller's buffer.
@@ -30,13 +38,15 @@
 //! - Tags are compared in constant time.
 
 #![warn(missing_docs)]
-#![forbid(unsafe_code)]
+// deny, not forbid: `ossl` (direct libcrypto calls on the per-packet path) allows it.
+#![deny(unsafe_code)]
 
 mod context;
 mod cryptex;
 mod error;
 mod header;
 mod kdf;
+mod ossl;
 mod profile;
 
 pub use context::{Config, Context, Stats};

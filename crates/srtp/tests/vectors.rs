@@ -185,3 +185,23 @@ fn tampering_is_refused() {
     let mut short = hex(RTP)[..20].to_vec();
     assert_eq!(rx.unprotect_rtp(&mut short), Err(Error::TooShort));
 }
+
+#[test]
+#[allow(clippy::disallowed_methods)] // a thread, to show the context moves to one
+fn a_context_moves_between_threads() {
+    // The umbrella's tokio tasks own contexts by value; the OpenSSL fast path must keep the
+    // context Send (and Sync, as before it).
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Context>();
+    let mut tx = ctx(Profile::AeadAes128Gcm, GCM_KEY, GCM_SALT, false);
+    let mut buf = hex(RTP);
+    tx.protect_rtp(&mut buf).unwrap();
+    let rx = ctx(Profile::AeadAes128Gcm, GCM_KEY, GCM_SALT, false);
+    let out = std::thread::spawn(move || {
+        let mut rx = rx;
+        rx.unprotect_rtp(&mut buf).map(|()| buf)
+    })
+    .join()
+    .unwrap();
+    assert_eq!(out, Ok(hex(RTP)));
+}
