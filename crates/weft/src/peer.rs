@@ -1223,6 +1223,7 @@ async fn run(
     let mut sinks: HashMap<ChannelHandle, mpsc::Sender<ChannelEvent>> = HashMap::new();
     let mut parked: HashMap<ChannelHandle, ChannelRx> = HashMap::new();
     let mut pending: Option<(Sink, Out)> = None;
+    let mut due_now = 0;
     loop {
         if mdns.is_none() && pc.wants_mdns() {
             mdns = open_mdns(&locals);
@@ -1319,8 +1320,17 @@ async fn run(
         }
         let timer = pc.poll_timeout();
         if let Some(at) = timer {
+            // A deadline already due runs now: tokio's timer wheel has millisecond steps,
+            // and a check or retransmission due now should not wait for the next one.
+            let t = now();
+            if at <= t && due_now < 16 {
+                due_now += 1;
+                pc.handle_timeout(t);
+                continue;
+            }
             sleep.as_mut().reset(tokio::time::Instant::from_std(at));
         }
+        due_now = 0;
         tokio::select! {
             ok = wait_room(&events, pending.as_ref().map(|p| &p.0)), if pending.is_some() => {
                 if let Some((to, ev)) = pending.take() {
