@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 /// Largest body accepted (an SDP is a few KiB).
@@ -48,6 +48,12 @@ pub async fn read_message(stream: &mut TcpStream) -> anyhow::Result<Message> {
 }
 
 async fn read_inner(stream: &mut TcpStream) -> anyhow::Result<Message> {
+    read_from(stream).await
+}
+
+/// Reads one request (or response) from any byte source: the head (bounded lines and
+/// count), then a `Content-Length` body of at most [`MAX_BODY`].
+pub async fn read_from<R: AsyncRead + Unpin>(stream: R) -> anyhow::Result<Message> {
     let mut r = BufReader::new(stream);
     let first = read_line(&mut r).await?;
     let mut parts = first.splitn(3, ' ');
@@ -91,7 +97,7 @@ async fn read_inner(stream: &mut TcpStream) -> anyhow::Result<Message> {
     Ok(m)
 }
 
-async fn read_line(r: &mut BufReader<&mut TcpStream>) -> anyhow::Result<String> {
+async fn read_line<R: AsyncRead + Unpin>(r: &mut BufReader<R>) -> anyhow::Result<String> {
     let mut line = Vec::new();
     let n = (&mut *r)
         .take(MAX_LINE as u64)
