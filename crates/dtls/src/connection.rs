@@ -1,12 +1,14 @@
 //! The sans-IO DTLS connection.
 
 use std::collections::VecDeque;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use log::{debug, info, trace};
 use openssl::ssl::{
-    Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslVerifyMode, SslVersion,
+    Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslSessionCacheMode,
+    SslVerifyMode, SslVersion,
 };
 use openssl::x509::X509VerifyResult;
 
@@ -147,24 +149,49 @@ impl std::fmt::Debug for Context {
 impl Context {
     /// A context for connections with `config`'s certificate and SRTP profiles.
     pub fn new(config: &Config) -> Result<Self, Error> {
-        Self::build(config, SslOptions::empty())
+        let mut ctx = Self::builder(&config.srtp_profiles, SslOptions::empty())?;
+        ctx.set_certificate(config.certificate.x509())?;
+        ctx.set_private_key(config.certificate.key())?;
+        ctx.check_private_key()?;
+        Ok(Context { ctx: ctx.build() })
     }
 
-    fn build(config: &Config, extra: SslOptions) -> Result<Self, Error> {
+    /// The context of [`Connection::new`]: without a certificate (each connection sets its
+    /// own on its `SSL`), so that connections with the default SRTP profiles share one, built
+    /// once per process. An OpenSSL context costs about 8 KiB; a connection per context was
+    /// most of the memory of an idle peer connection after OpenSSL's own buffers. The shared
+    /// context holds no per-connection state: its session cache is off.
+    fn for_connection(config: &Config, extra: SslOptions) -> Result<Self, Error> {
+        static DEFAULT: OnceLock<Result<SslContext, String>> = OnceLock::new();
+        if extra.is_empty() && config.srtp_profiles == SrtpProfile::ALL {
+            return DEFAULT
+                .get_or_init(|| {
+                    Self::builder(&SrtpProfile::ALL, SslOptions::empty())
+                        .map(SslContextBuilder::build)
+                        .map_err(|e| e.to_string())
+                })
+                .clone()
+                .map(|ctx| Context { ctx })
+                .map_err(Error::OpenSsl);
+        }
+        Ok(Context {
+            ctx: Self::builder(&config.srtp_profiles, extra)?.build(),
+        })
+    }
+
+    /// The settings every context has: DTLS 1.2 only, the cipher suites, the SRTP profiles,
+    /// no session cache, the fingerprint-only peer check.
+    fn builder(
+        srtp_profiles: &[SrtpProfile],
+        extra: SslOptions,
+    ) -> Result<SslContextBuilder, Error> {
         let mut ctx = SslContextBuilder::new(SslMethod::dtls())?;
         // DTLS 1.0 is refused; DTLS 1.3 is not offered by OpenSSL 3.0 and not yet by browsers.
         ctx.set_min_proto_version(Some(SslVersion::DTLS1_2))?;
         ctx.set_max_proto_version(Some(SslVersion::DTLS1_2))?;
         ctx.set_cipher_list(CIPHERS)?;
-        ctx.set_certificate(config.certificate.x509())?;
-        ctx.set_private_key(config.certificate.key())?;
-        ctx.check_private_key()?;
-        if !config.srtp_profiles.is_empty() {
-            let names: Vec<&str> = config
-                .srtp_profiles
-                .iter()
-                .map(|p| p.openssl_name())
-                .collect();
+        if !srtp_profiles.is_empty() {
+            let names: Vec<&str> = srtp_profiles.iter().map(|p| p.openssl_name()).collect();
             ctx.set_tlsext_use_srtp(&names.join(":"))?;
         }
         ctx.set_options(
@@ -173,6 +200,11 @@ impl Context {
                 | SslOptions::from_bits_retain(openssl_sys::SSL_OP_NO_QUERY_MTU)
                 | extra,
         );
+        // No resumption: a session cached in a context shared by many connections would only
+        // hold memory (and a peer's certificate) after its connection ended.
+        ctx.set_session_cache_mode(SslSessionCacheMode::OFF);
+        // OpenSSL may free its record buffers while a connection is idle.
+        ctx.set_mode(SslMode::RELEASE_BUFFERS);
         // No CA: identity is the SDP fingerprint, checked after the handshake. The validity
         // period is still enforced (a `dtls-failure`), at the wall-clock time the connection
         // is given.
@@ -184,9 +216,13 @@ impl Context {
                     && e != openssl_sys::X509_V_ERR_CERT_NOT_YET_VALID
             },
         );
-        Ok(Context { ctx: ctx.build() })
+        Ok(ctx)
     }
 }
+
+/// The smallest read buffer. A datagram's records fit in its length; a larger record (one
+/// OpenSSL buffered earlier) makes the buffer grow.
+const MIN_READ: usize = 1500;
 
 /// The most application records kept while waiting for the remote fingerprint.
 const MAX_EARLY_DATA: usize = 64;
@@ -236,7 +272,6 @@ pub struct Connection {
     rto: Duration,
     retransmit_at: Option<Instant>,
     early_data: Vec<Bytes>,
-    read_buf: Vec<u8>,
     /// Sequence numbers of application records already delivered (RFC 6347 §4.1.2.6), for
     /// counting and dropping replays before OpenSSL sees them.
     replay: ReplayWindow,
@@ -261,7 +296,7 @@ impl Connection {
         extra: SslOptions,
     ) -> Result<Self, Error> {
         Self::check(&config)?;
-        let ctx = Context::build(&config, extra)?;
+        let ctx = Context::for_connection(&config, extra)?;
         Self::from_context(role, &ctx, config, now, wall)
     }
 
@@ -298,6 +333,10 @@ impl Connection {
     ) -> Result<Self, Error> {
         let ctx = &context.ctx;
         let mut ssl = Ssl::new(ctx)?;
+        // The certificate is set per connection (the context may be shared without one); the
+        // key is checked against it when the certificate is made or loaded.
+        ssl.set_certificate(config.certificate.x509())?;
+        ssl.set_private_key(config.certificate.key())?;
         ssl.set_mtu(u32::try_from(config.mtu).map_err(|_| Error::Config("mtu"))?)?;
         let secs = wall
             .duration_since(UNIX_EPOCH)
@@ -306,6 +345,10 @@ impl Connection {
         ssl.param_mut()
             .set_time(i64::try_from(secs).map_err(|_| Error::BadTime)?);
         ffi::prepare(&mut ssl, config.max_retransmissions as usize)?;
+        // No record is larger than a datagram: OpenSSL's write buffer shrinks from 16 KiB to
+        // about the MTU (application records are at most `max_payload`; handshake messages are
+        // fragmented to the MTU anyway).
+        ffi::set_max_send_fragment(&mut ssl, config.mtu)?;
         match role {
             Role::Client => ssl.set_connect_state(),
             Role::Server => ssl.set_accept_state(),
@@ -324,13 +367,12 @@ impl Connection {
             rto,
             retransmit_at: None,
             early_data: Vec::new(),
-            read_buf: vec![0u8; 16 * 1024 + 256],
             replay: ReplayWindow::new(128),
             delivered: 0,
             stats: Stats::default(),
         };
         if role == Role::Client {
-            c.drive();
+            c.drive(0);
         }
         Ok(c)
     }
@@ -411,7 +453,7 @@ impl Connection {
             return;
         }
         let delivered_before = self.delivered;
-        self.drive();
+        self.drive(datagram.len());
         if let Some(seq) = single_app
             && self.delivered > delivered_before
         {
@@ -513,8 +555,9 @@ impl Connection {
         self.close_with(CloseReason::LocalClose);
     }
 
-    /// Runs OpenSSL on whatever input is buffered, then collects its output.
-    fn drive(&mut self) {
+    /// Runs OpenSSL on whatever input is buffered (`input_len` bytes, the datagram just fed),
+    /// then collects its output.
+    fn drive(&mut self, input_len: usize) {
         if self.state == State::Handshaking {
             match ffi::do_handshake(&mut self.ssl) {
                 Outcome::Done(_) => {
@@ -527,17 +570,24 @@ impl Connection {
             }
         }
         if matches!(self.state, State::Connected | State::AwaitingFingerprint) {
-            self.read_application_data();
+            self.read_application_data(input_len);
         }
         self.collect_output();
     }
 
-    fn read_application_data(&mut self) {
+    /// Reads the records of the datagram just fed. Their plaintext is shorter than the
+    /// datagram, so one buffer of its length holds them all, and each record is a slice of it
+    /// (no per-connection read buffer, no copy).
+    fn read_application_data(&mut self, input_len: usize) {
+        let mut buf = BytesMut::new();
         loop {
-            match ffi::read(&mut self.ssl, &mut self.read_buf) {
+            if buf.capacity() == buf.len() {
+                buf.reserve(input_len.max(MIN_READ));
+            }
+            match ffi::read(&mut self.ssl, &mut buf) {
                 Outcome::Done(n) => {
                     self.delivered += 1;
-                    let data = Bytes::copy_from_slice(&self.read_buf[..n]);
+                    let data = buf.split_to(n).freeze();
                     if self.state == State::Connected {
                         self.events.push_back(Event::Data(data));
                     } else if self.early_data.len() < MAX_EARLY_DATA {
@@ -911,6 +961,34 @@ mod tests {
             Connection::with_context(Role::Server, &server_ctx, bad, now, wall),
             Err(Error::Config(_))
         ));
+    }
+
+    #[test]
+    fn a_record_larger_than_the_read_buffer_arrives_whole() {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let (mut acfg, mut bcfg) = trusting_pair(wall);
+        acfg.mtu = 9000;
+        bcfg.mtu = 9000;
+        let mut a = Connection::new(Role::Client, acfg, now, wall).unwrap();
+        let mut b = Connection::new(Role::Server, bcfg, now, wall).unwrap();
+        shuttle(&mut a, &mut b, now);
+        while a.poll_event().is_some() || b.poll_event().is_some() {}
+        let big: Vec<u8> = (0..8000u32).map(|i| i as u8).collect();
+        a.send(&big).unwrap();
+        a.send(b"small").unwrap();
+        // Fed without its length as a hint: the first read has MIN_READ bytes of room, less
+        // than the 8000-byte record, which must still come out as one message.
+        while let Some(d) = a.poll_transmit() {
+            ffi::feed(&b.ssl, &d).unwrap();
+        }
+        b.drive(0);
+        let data: Vec<Bytes> = std::iter::from_fn(|| b.poll_event())
+            .filter_map(|e| match e {
+                Event::Data(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(data, vec![Bytes::from(big), Bytes::from_static(b"small")]);
     }
 
     #[test]
