@@ -7,8 +7,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use bytes::{Bytes, BytesMut};
 use log::{debug, info, trace};
 use openssl::ssl::{
-    Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslOptions, SslSessionCacheMode,
-    SslVerifyMode, SslVersion,
+    Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslSessionCacheMode, SslVerifyMode,
+    SslVersion,
 };
 use openssl::x509::X509VerifyResult;
 
@@ -203,8 +203,8 @@ impl Context {
         // No resumption: a session cached in a context shared by many connections would only
         // hold memory (and a peer's certificate) after its connection ended.
         ctx.set_session_cache_mode(SslSessionCacheMode::OFF);
-        // OpenSSL may free its record buffers while a connection is idle.
-        ctx.set_mode(SslMode::RELEASE_BUFFERS);
+        // (`SSL_MODE_RELEASE_BUFFERS` would not help: OpenSSL 3.0 never releases a DTLS
+        // connection's read buffer, and the write buffer is sized to the MTU instead.)
         // No CA: identity is the SDP fingerprint, checked after the handshake. The validity
         // period is still enforced (a `dtls-failure`), at the wall-clock time the connection
         // is given.
@@ -728,6 +728,14 @@ impl Connection {
         if out.is_empty() && !fresh_start {
             return;
         }
+        let mtu = self.config.mtu;
+        if copy_starts.is_empty() && !fresh_start && out.len() <= mtu {
+            // What follows would make exactly this one datagram (the common case once
+            // connected: one application record per send): no splitting, no copy.
+            self.transmits.push_back(Bytes::from(out));
+            return;
+        }
+        let out = Bytes::from(out);
         let mut bounds: Vec<usize> = copy_starts
             .into_iter()
             .filter(|&b| b <= out.len())
@@ -736,19 +744,34 @@ impl Connection {
         let mut segments = Vec::with_capacity(bounds.len());
         let mut start = 0;
         for end in bounds {
-            segments.push(&out[start..end.max(start)]);
+            segments.push(start..end.max(start));
             start = end.max(start);
         }
-        let pack = |seg: &[u8]| -> Vec<Bytes> {
-            match record::split(seg) {
-                Some(recs) => record::pack(recs.into_iter().map(|(_, r)| r), self.config.mtu),
+        // Each datagram is a run of consecutive records, so a slice of `out`.
+        let pack = |seg: &std::ops::Range<usize>| -> Vec<Bytes> {
+            match record::split(&out[seg.clone()]) {
+                Some(recs) => {
+                    let mut datagrams = Vec::new();
+                    let (mut from, mut to) = (seg.start, seg.start);
+                    for (_, r) in recs {
+                        if to > from && to - from + r.len() > mtu {
+                            datagrams.push(out.slice(from..to));
+                            from = to;
+                        }
+                        to += r.len();
+                    }
+                    if to > from {
+                        datagrams.push(out.slice(from..to));
+                    }
+                    datagrams
+                }
                 // OpenSSL only writes whole records; send anything else as it is.
                 None if seg.is_empty() => Vec::new(),
-                None => vec![Bytes::copy_from_slice(seg)],
+                None => vec![out.slice(seg.clone())],
             }
         };
-        let live = pack(segments[0]);
-        let copies: Vec<Vec<Bytes>> = segments[1..].iter().map(|s| pack(s)).collect();
+        let live = pack(&segments[0]);
+        let copies: Vec<Vec<Bytes>> = segments[1..].iter().map(pack).collect();
         self.transmits.extend(live);
         if fresh_start || !copies.is_empty() {
             // A new flight: forget the previous one's copies and start its timer.
