@@ -161,8 +161,8 @@ pub struct Association {
     alone: VecDeque<Bytes>,
     /// The packet being assembled and the unused rest of its allocation: the packets of one
     /// burst of `poll_transmit` calls share one allocation when the caller drops each one
-    /// before asking for the next (as a DTLS layer that encrypts it does). Freed when a
-    /// call finds nothing to send, so an idle association holds none.
+    /// before asking for the next (as a DTLS layer that encrypts it does). Kept between
+    /// bursts only while data is in flight or queued, so an idle association holds none.
     out: BytesMut,
     events: VecDeque<(Event, usize)>,
     stats: Stats,
@@ -1645,6 +1645,12 @@ impl Association {
             self.write_data(&mut buf);
         }
         if buf.len() == CommonHeader::LEN {
+            // Data in flight or queued: more packets follow soon (as SACKs arrive), so the
+            // allocation is kept for them; otherwise it is freed.
+            if self.flight > 0 || !self.queue.is_empty() {
+                buf.clear();
+                self.out = buf;
+            }
             return None;
         }
         if !self.features.zero_checksum {
