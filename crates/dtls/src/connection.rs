@@ -628,6 +628,9 @@ impl Connection {
     fn handshake_done(&mut self) {
         self.held.clear();
         self.retransmit_at = None;
+        // The handshake's output was just collected; what it left in the BIOs' buffers is
+        // freed (records that arrived with the last flight stay, and so do the old BIOs).
+        ffi::renew_bios(&mut self.ssl);
         if !ffi::extended_master_secret(&self.ssl) {
             // RFC 8827 §6.5 and this crate require the extended master secret (RFC 7627).
             ffi::shutdown(&mut self.ssl);

@@ -108,8 +108,16 @@ pub(crate) fn prepare(ssl: &mut Ssl, max_copies: usize) -> Result<(), Error> {
             ..TimerState::default()
         },
     );
+    set_memory_bios(ssl)?;
+    // SAFETY: the SSL is live; the callback is a plain function.
+    unsafe { DTLS_set_timer_cb(ssl.as_ptr(), Some(timer_cb)) };
+    Ok(())
+}
+
+/// Gives `ssl` two new, empty memory BIOs; it frees the ones it had.
+fn set_memory_bios(ssl: &mut SslRef) -> Result<(), Error> {
     // SAFETY: BIO_s_mem returns a static method table; BIO_new allocates a BIO we hand to the
-    // SSL below, which then owns and frees both.
+    // SSL below, which then owns and frees both (and any it had before).
     unsafe {
         let rbio = sys::BIO_new(sys::BIO_s_mem());
         let wbio = sys::BIO_new(sys::BIO_s_mem());
@@ -125,9 +133,29 @@ pub(crate) fn prepare(ssl: &mut Ssl, max_copies: usize) -> Result<(), Error> {
         // An empty read BIO means "no datagram yet", not end of file.
         sys::BIO_ctrl(rbio, BIO_C_SET_BUF_MEM_EOF_RETURN, -1, std::ptr::null_mut());
         sys::SSL_set_bio(ssl.as_ptr(), rbio, wbio);
-        DTLS_set_timer_cb(ssl.as_ptr(), Some(timer_cb));
     }
     Ok(())
+}
+
+/// Replaces both memory BIOs by empty ones when both are drained. A memory BIO keeps the
+/// largest size it ever held; the handshake's flights, with their captured retransmissions,
+/// leave several KiB that application records never need. Returns whether it did.
+pub(crate) fn renew_bios(ssl: &mut SslRef) -> bool {
+    // SAFETY: both BIOs belong to the live SSL; BIO_CTRL_PENDING only reads their length.
+    let pending = unsafe {
+        sys::BIO_ctrl(
+            sys::SSL_get_rbio(ssl.as_ptr()),
+            BIO_CTRL_PENDING,
+            0,
+            std::ptr::null_mut(),
+        ) + sys::BIO_ctrl(
+            sys::SSL_get_wbio(ssl.as_ptr()),
+            BIO_CTRL_PENDING,
+            0,
+            std::ptr::null_mut(),
+        )
+    };
+    pending == 0 && set_memory_bios(ssl).is_ok()
 }
 
 /// `SSL_set_max_send_fragment`: OpenSSL sizes its write buffer for records of `len` bytes
