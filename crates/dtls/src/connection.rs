@@ -57,6 +57,10 @@ pub struct Config {
     pub max_retransmissions: u32,
     /// How long the whole handshake may take (default 30 s).
     pub handshake_timeout: Duration,
+    /// After the handshake, how long without a datagram in or out before OpenSSL's record
+    /// buffers (about 18 KiB) are freed; they come back with the next datagram. `None`
+    /// keeps them. Default 1 s.
+    pub idle_release: Option<Duration>,
     /// The SRTP profiles to offer or accept, in order of preference; empty disables `use_srtp`.
     pub srtp_profiles: Vec<SrtpProfile>,
 }
@@ -72,6 +76,7 @@ impl Config {
             max_rto: Duration::from_secs(60),
             max_retransmissions: 6,
             handshake_timeout: Duration::from_secs(30),
+            idle_release: Some(Duration::from_secs(1)),
             srtp_profiles: SrtpProfile::ALL.to_vec(),
         }
     }
@@ -272,6 +277,12 @@ pub struct Connection {
     rto: Duration,
     retransmit_at: Option<Instant>,
     early_data: Vec<Bytes>,
+    /// When to check whether the connection went idle, to free OpenSSL's record buffers.
+    release_at: Option<Instant>,
+    /// A datagram went in or out since `release_at` was armed.
+    busy: bool,
+    /// OpenSSL's record buffers were freed (and must be set up before OpenSSL runs again).
+    released: bool,
     /// Sequence numbers of application records already delivered (RFC 6347 §4.1.2.6), for
     /// counting and dropping replays before OpenSSL sees them.
     replay: ReplayWindow,
@@ -367,6 +378,9 @@ impl Connection {
             rto,
             retransmit_at: None,
             early_data: Vec::new(),
+            release_at: None,
+            busy: false,
+            released: false,
             replay: ReplayWindow::new(128),
             delivered: 0,
             stats: Stats::default(),
@@ -409,6 +423,7 @@ impl Connection {
         self.now = self.now.max(now);
         self.config.remote_fingerprints = fingerprints;
         if self.state == State::AwaitingFingerprint {
+            self.wake_buffers();
             self.verify_peer();
         }
     }
@@ -447,6 +462,7 @@ impl Connection {
             self.stats.replayed_records += 1;
             return;
         }
+        self.wake_buffers();
         if let Err(e) = ffi::feed(&self.ssl, &datagram) {
             debug!("dtls: {e}");
             self.stats.dropped_malformed += 1;
@@ -454,6 +470,7 @@ impl Connection {
         }
         let delivered_before = self.delivered;
         self.drive(datagram.len());
+        self.arm_release();
         if let Some(seq) = single_app
             && self.delivered > delivered_before
         {
@@ -465,6 +482,22 @@ impl Connection {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
         let now = self.now;
+        if matches!(self.state, State::Connected | State::AwaitingFingerprint) {
+            if let Some(at) = self.release_at
+                && now >= at
+            {
+                if std::mem::take(&mut self.busy) {
+                    self.release_at = self.config.idle_release.map(|d| now + d);
+                } else {
+                    self.release_at = None;
+                    if ffi::free_buffers(&mut self.ssl) {
+                        trace!("dtls: idle, record buffers freed");
+                        self.released = true;
+                    }
+                }
+            }
+            return;
+        }
         if self.state != State::Handshaking {
             return;
         }
@@ -512,6 +545,9 @@ impl Connection {
 
     /// When [`Connection::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if matches!(self.state, State::Connected | State::AwaitingFingerprint) {
+            return self.release_at;
+        }
         if self.state != State::Handshaking {
             return None;
         }
@@ -532,6 +568,7 @@ impl Connection {
                 max: self.max_payload(),
             });
         }
+        self.wake_buffers();
         match ffi::write(&mut self.ssl, data) {
             Outcome::Done(_) => {}
             Outcome::Fatal(reason) => {
@@ -550,9 +587,32 @@ impl Connection {
         if self.state == State::Closed {
             return;
         }
+        self.wake_buffers();
         ffi::shutdown(&mut self.ssl);
         self.collect_output();
         self.close_with(CloseReason::LocalClose);
+    }
+
+    /// Before OpenSSL runs: its record buffers back if they were freed, and the connection
+    /// counted as busy for the idle check.
+    fn wake_buffers(&mut self) {
+        if self.released {
+            // On failure OpenSSL's own call fails next, and that closes the connection.
+            ffi::alloc_buffers(&mut self.ssl);
+            self.released = false;
+        }
+        self.busy = true;
+        self.arm_release();
+    }
+
+    /// Arms the idle check once the handshake is over, unless it is armed already.
+    fn arm_release(&mut self) {
+        if self.release_at.is_none()
+            && !self.released
+            && matches!(self.state, State::Connected | State::AwaitingFingerprint)
+        {
+            self.release_at = self.config.idle_release.map(|d| self.now + d);
+        }
     }
 
     /// Runs OpenSSL on whatever input is buffered (`input_len` bytes, the datagram just fed),
@@ -715,6 +775,7 @@ impl Connection {
         self.state = State::Closed;
         self.held.clear();
         self.retransmit_at = None;
+        self.release_at = None;
         self.events.push_back(Event::Closed { reason });
     }
 
@@ -1015,6 +1076,46 @@ mod tests {
             })
             .collect();
         assert_eq!(data, vec![Bytes::from(big), Bytes::from_static(b"small")]);
+    }
+
+    #[test]
+    fn idle_connections_free_their_record_buffers_and_get_them_back() {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let (mut a, mut b) = connected_pair(now, wall);
+        let second = Duration::from_secs(1);
+        // Armed by the handshake; busy then, so the first check only re-arms.
+        assert_eq!(a.poll_timeout(), Some(now + second));
+        a.handle_timeout(now + second);
+        assert!(!a.released);
+        assert_eq!(a.poll_timeout(), Some(now + 2 * second));
+        // Calling early is a no-op; a quiet second later the buffers go.
+        a.handle_timeout(now + second + second / 2);
+        assert!(!a.released);
+        a.handle_timeout(now + 2 * second);
+        assert!(a.released);
+        assert_eq!(a.poll_timeout(), None);
+        b.handle_timeout(now + second);
+        b.handle_timeout(now + 2 * second);
+        assert!(b.released);
+        // Both directions work again, and the check is armed again.
+        let later = now + 3 * second;
+        b.send(b"to a").unwrap();
+        a.send(b"to b").unwrap();
+        shuttle(&mut a, &mut b, later);
+        let got =
+            |c: &mut Connection| -> Vec<Event> { std::iter::from_fn(|| c.poll_event()).collect() };
+        assert_eq!(got(&mut a), vec![Event::Data(Bytes::from_static(b"to a"))]);
+        assert_eq!(got(&mut b), vec![Event::Data(Bytes::from_static(b"to b"))]);
+        assert!(!a.released && !b.released);
+        assert!(a.poll_timeout().is_some() && b.poll_timeout().is_some());
+        // Without `idle_release` nothing is ever freed and no timer is armed.
+        let (mut acfg, mut bcfg) = trusting_pair(wall);
+        acfg.idle_release = None;
+        bcfg.idle_release = None;
+        let mut c = Connection::new(Role::Client, acfg, now, wall).unwrap();
+        let mut d = Connection::new(Role::Server, bcfg, now, wall).unwrap();
+        shuttle(&mut c, &mut d, now);
+        assert!(c.is_connected() && c.poll_timeout().is_none() && d.poll_timeout().is_none());
     }
 
     #[test]

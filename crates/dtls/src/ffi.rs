@@ -47,6 +47,10 @@ unsafe extern "C" {
         s: *mut sys::SSL,
         cb: Option<unsafe extern "C" fn(*mut sys::SSL, c_uint) -> c_uint>,
     );
+    /// `int SSL_free_buffers(SSL *ssl)`, OpenSSL 1.1.0 and later; not in `openssl-sys`.
+    fn SSL_free_buffers(ssl: *mut sys::SSL) -> c_int;
+    /// `int SSL_alloc_buffers(SSL *ssl)`, OpenSSL 1.1.0 and later; not in `openssl-sys`.
+    fn SSL_alloc_buffers(ssl: *mut sys::SSL) -> c_int;
 }
 
 fn timer_index() -> Result<Index<Ssl, TimerState>, Error> {
@@ -156,6 +160,20 @@ pub(crate) fn renew_bios(ssl: &mut SslRef) -> bool {
         )
     };
     pending == 0 && set_memory_bios(ssl).is_ok()
+}
+
+/// `SSL_free_buffers`: frees the record layer's read and write buffers unless they hold
+/// data. Returns whether it did.
+pub(crate) fn free_buffers(ssl: &mut SslRef) -> bool {
+    // SAFETY: the SSL is live; OpenSSL refuses when a buffer holds unprocessed data.
+    unsafe { SSL_free_buffers(ssl.as_ptr()) == 1 }
+}
+
+/// `SSL_alloc_buffers`: sets the record buffers up again after [`free_buffers`] (a no-op for
+/// buffers that exist). Returns whether they are there.
+pub(crate) fn alloc_buffers(ssl: &mut SslRef) -> bool {
+    // SAFETY: the SSL is live.
+    unsafe { SSL_alloc_buffers(ssl.as_ptr()) == 1 }
 }
 
 /// `SSL_set_max_send_fragment`: OpenSSL sizes its write buffer for records of `len` bytes
