@@ -1,12 +1,14 @@
 //! The sans-IO DTLS connection.
 
 use std::collections::VecDeque;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use log::{debug, info, trace};
 use openssl::ssl::{
-    Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslVerifyMode, SslVersion,
+    Ssl, SslContext, SslContextBuilder, SslMethod, SslOptions, SslSessionCacheMode, SslVerifyMode,
+    SslVersion,
 };
 use openssl::x509::X509VerifyResult;
 
@@ -55,6 +57,10 @@ pub struct Config {
     pub max_retransmissions: u32,
     /// How long the whole handshake may take (default 30 s).
     pub handshake_timeout: Duration,
+    /// After the handshake, how long without a datagram in or out before OpenSSL's record
+    /// buffers (about 18 KiB) are freed; they come back with the next datagram. `None`
+    /// keeps them. Default 1 s.
+    pub idle_release: Option<Duration>,
     /// The SRTP profiles to offer or accept, in order of preference; empty disables `use_srtp`.
     pub srtp_profiles: Vec<SrtpProfile>,
 }
@@ -70,6 +76,7 @@ impl Config {
             max_rto: Duration::from_secs(60),
             max_retransmissions: 6,
             handshake_timeout: Duration::from_secs(30),
+            idle_release: Some(Duration::from_secs(1)),
             srtp_profiles: SrtpProfile::ALL.to_vec(),
         }
     }
@@ -147,24 +154,49 @@ impl std::fmt::Debug for Context {
 impl Context {
     /// A context for connections with `config`'s certificate and SRTP profiles.
     pub fn new(config: &Config) -> Result<Self, Error> {
-        Self::build(config, SslOptions::empty())
+        let mut ctx = Self::builder(&config.srtp_profiles, SslOptions::empty())?;
+        ctx.set_certificate(config.certificate.x509())?;
+        ctx.set_private_key(config.certificate.key())?;
+        ctx.check_private_key()?;
+        Ok(Context { ctx: ctx.build() })
     }
 
-    fn build(config: &Config, extra: SslOptions) -> Result<Self, Error> {
+    /// The context of [`Connection::new`]: without a certificate (each connection sets its
+    /// own on its `SSL`), so that connections with the default SRTP profiles share one, built
+    /// once per process. An OpenSSL context costs about 8 KiB; a connection per context was
+    /// most of the memory of an idle peer connection after OpenSSL's own buffers. The shared
+    /// context holds no per-connection state: its session cache is off.
+    fn for_connection(config: &Config, extra: SslOptions) -> Result<Self, Error> {
+        static DEFAULT: OnceLock<Result<SslContext, String>> = OnceLock::new();
+        if extra.is_empty() && config.srtp_profiles == SrtpProfile::ALL {
+            return DEFAULT
+                .get_or_init(|| {
+                    Self::builder(&SrtpProfile::ALL, SslOptions::empty())
+                        .map(SslContextBuilder::build)
+                        .map_err(|e| e.to_string())
+                })
+                .clone()
+                .map(|ctx| Context { ctx })
+                .map_err(Error::OpenSsl);
+        }
+        Ok(Context {
+            ctx: Self::builder(&config.srtp_profiles, extra)?.build(),
+        })
+    }
+
+    /// The settings every context has: DTLS 1.2 only, the cipher suites, the SRTP profiles,
+    /// no session cache, the fingerprint-only peer check.
+    fn builder(
+        srtp_profiles: &[SrtpProfile],
+        extra: SslOptions,
+    ) -> Result<SslContextBuilder, Error> {
         let mut ctx = SslContextBuilder::new(SslMethod::dtls())?;
         // DTLS 1.0 is refused; DTLS 1.3 is not offered by OpenSSL 3.0 and not yet by browsers.
         ctx.set_min_proto_version(Some(SslVersion::DTLS1_2))?;
         ctx.set_max_proto_version(Some(SslVersion::DTLS1_2))?;
         ctx.set_cipher_list(CIPHERS)?;
-        ctx.set_certificate(config.certificate.x509())?;
-        ctx.set_private_key(config.certificate.key())?;
-        ctx.check_private_key()?;
-        if !config.srtp_profiles.is_empty() {
-            let names: Vec<&str> = config
-                .srtp_profiles
-                .iter()
-                .map(|p| p.openssl_name())
-                .collect();
+        if !srtp_profiles.is_empty() {
+            let names: Vec<&str> = srtp_profiles.iter().map(|p| p.openssl_name()).collect();
             ctx.set_tlsext_use_srtp(&names.join(":"))?;
         }
         ctx.set_options(
@@ -173,6 +205,11 @@ impl Context {
                 | SslOptions::from_bits_retain(openssl_sys::SSL_OP_NO_QUERY_MTU)
                 | extra,
         );
+        // No resumption: a session cached in a context shared by many connections would only
+        // hold memory (and a peer's certificate) after its connection ended.
+        ctx.set_session_cache_mode(SslSessionCacheMode::OFF);
+        // (`SSL_MODE_RELEASE_BUFFERS` would not help: OpenSSL 3.0 never releases a DTLS
+        // connection's read buffer, and the write buffer is sized to the MTU instead.)
         // No CA: identity is the SDP fingerprint, checked after the handshake. The validity
         // period is still enforced (a `dtls-failure`), at the wall-clock time the connection
         // is given.
@@ -184,9 +221,13 @@ impl Context {
                     && e != openssl_sys::X509_V_ERR_CERT_NOT_YET_VALID
             },
         );
-        Ok(Context { ctx: ctx.build() })
+        Ok(ctx)
     }
 }
+
+/// The smallest read buffer. A datagram's records fit in its length; a larger record (one
+/// OpenSSL buffered earlier) makes the buffer grow.
+const MIN_READ: usize = 1500;
 
 /// The most application records kept while waiting for the remote fingerprint.
 const MAX_EARLY_DATA: usize = 64;
@@ -236,7 +277,12 @@ pub struct Connection {
     rto: Duration,
     retransmit_at: Option<Instant>,
     early_data: Vec<Bytes>,
-    read_buf: Vec<u8>,
+    /// When to check whether the connection went idle, to free OpenSSL's record buffers.
+    release_at: Option<Instant>,
+    /// A datagram went in or out since `release_at` was armed.
+    busy: bool,
+    /// OpenSSL's record buffers were freed (and must be set up before OpenSSL runs again).
+    released: bool,
     /// Sequence numbers of application records already delivered (RFC 6347 §4.1.2.6), for
     /// counting and dropping replays before OpenSSL sees them.
     replay: ReplayWindow,
@@ -261,7 +307,7 @@ impl Connection {
         extra: SslOptions,
     ) -> Result<Self, Error> {
         Self::check(&config)?;
-        let ctx = Context::build(&config, extra)?;
+        let ctx = Context::for_connection(&config, extra)?;
         Self::from_context(role, &ctx, config, now, wall)
     }
 
@@ -298,6 +344,10 @@ impl Connection {
     ) -> Result<Self, Error> {
         let ctx = &context.ctx;
         let mut ssl = Ssl::new(ctx)?;
+        // The certificate is set per connection (the context may be shared without one); the
+        // key is checked against it when the certificate is made or loaded.
+        ssl.set_certificate(config.certificate.x509())?;
+        ssl.set_private_key(config.certificate.key())?;
         ssl.set_mtu(u32::try_from(config.mtu).map_err(|_| Error::Config("mtu"))?)?;
         let secs = wall
             .duration_since(UNIX_EPOCH)
@@ -306,6 +356,10 @@ impl Connection {
         ssl.param_mut()
             .set_time(i64::try_from(secs).map_err(|_| Error::BadTime)?);
         ffi::prepare(&mut ssl, config.max_retransmissions as usize)?;
+        // No record is larger than a datagram: OpenSSL's write buffer shrinks from 16 KiB to
+        // about the MTU (application records are at most `max_payload`; handshake messages are
+        // fragmented to the MTU anyway).
+        ffi::set_max_send_fragment(&mut ssl, config.mtu)?;
         match role {
             Role::Client => ssl.set_connect_state(),
             Role::Server => ssl.set_accept_state(),
@@ -324,13 +378,15 @@ impl Connection {
             rto,
             retransmit_at: None,
             early_data: Vec::new(),
-            read_buf: vec![0u8; 16 * 1024 + 256],
+            release_at: None,
+            busy: false,
+            released: false,
             replay: ReplayWindow::new(128),
             delivered: 0,
             stats: Stats::default(),
         };
         if role == Role::Client {
-            c.drive();
+            c.drive(0);
         }
         Ok(c)
     }
@@ -367,6 +423,7 @@ impl Connection {
         self.now = self.now.max(now);
         self.config.remote_fingerprints = fingerprints;
         if self.state == State::AwaitingFingerprint {
+            self.wake_buffers();
             self.verify_peer();
         }
     }
@@ -405,13 +462,15 @@ impl Connection {
             self.stats.replayed_records += 1;
             return;
         }
+        self.wake_buffers();
         if let Err(e) = ffi::feed(&self.ssl, &datagram) {
             debug!("dtls: {e}");
             self.stats.dropped_malformed += 1;
             return;
         }
         let delivered_before = self.delivered;
-        self.drive();
+        self.drive(datagram.len());
+        self.arm_release();
         if let Some(seq) = single_app
             && self.delivered > delivered_before
         {
@@ -423,6 +482,22 @@ impl Connection {
     pub fn handle_timeout(&mut self, now: Instant) {
         self.now = self.now.max(now);
         let now = self.now;
+        if matches!(self.state, State::Connected | State::AwaitingFingerprint) {
+            if let Some(at) = self.release_at
+                && now >= at
+            {
+                if std::mem::take(&mut self.busy) {
+                    self.release_at = self.config.idle_release.map(|d| now + d);
+                } else {
+                    self.release_at = None;
+                    if ffi::free_buffers(&mut self.ssl) {
+                        trace!("dtls: idle, record buffers freed");
+                        self.released = true;
+                    }
+                }
+            }
+            return;
+        }
         if self.state != State::Handshaking {
             return;
         }
@@ -470,6 +545,9 @@ impl Connection {
 
     /// When [`Connection::handle_timeout`] should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
+        if matches!(self.state, State::Connected | State::AwaitingFingerprint) {
+            return self.release_at;
+        }
         if self.state != State::Handshaking {
             return None;
         }
@@ -490,6 +568,7 @@ impl Connection {
                 max: self.max_payload(),
             });
         }
+        self.wake_buffers();
         match ffi::write(&mut self.ssl, data) {
             Outcome::Done(_) => {}
             Outcome::Fatal(reason) => {
@@ -508,13 +587,37 @@ impl Connection {
         if self.state == State::Closed {
             return;
         }
+        self.wake_buffers();
         ffi::shutdown(&mut self.ssl);
         self.collect_output();
         self.close_with(CloseReason::LocalClose);
     }
 
-    /// Runs OpenSSL on whatever input is buffered, then collects its output.
-    fn drive(&mut self) {
+    /// Before OpenSSL runs: its record buffers back if they were freed, and the connection
+    /// counted as busy for the idle check.
+    fn wake_buffers(&mut self) {
+        if self.released {
+            // On failure OpenSSL's own call fails next, and that closes the connection.
+            ffi::alloc_buffers(&mut self.ssl);
+            self.released = false;
+        }
+        self.busy = true;
+        self.arm_release();
+    }
+
+    /// Arms the idle check once the handshake is over, unless it is armed already.
+    fn arm_release(&mut self) {
+        if self.release_at.is_none()
+            && !self.released
+            && matches!(self.state, State::Connected | State::AwaitingFingerprint)
+        {
+            self.release_at = self.config.idle_release.map(|d| self.now + d);
+        }
+    }
+
+    /// Runs OpenSSL on whatever input is buffered (`input_len` bytes, the datagram just fed),
+    /// then collects its output.
+    fn drive(&mut self, input_len: usize) {
         if self.state == State::Handshaking {
             match ffi::do_handshake(&mut self.ssl) {
                 Outcome::Done(_) => {
@@ -527,17 +630,24 @@ impl Connection {
             }
         }
         if matches!(self.state, State::Connected | State::AwaitingFingerprint) {
-            self.read_application_data();
+            self.read_application_data(input_len);
         }
         self.collect_output();
     }
 
-    fn read_application_data(&mut self) {
+    /// Reads the records of the datagram just fed. Their plaintext is shorter than the
+    /// datagram, so one buffer of its length holds them all, and each record is a slice of it
+    /// (no per-connection read buffer, no copy).
+    fn read_application_data(&mut self, input_len: usize) {
+        let mut buf = BytesMut::new();
         loop {
-            match ffi::read(&mut self.ssl, &mut self.read_buf) {
+            if buf.capacity() == buf.len() {
+                buf.reserve(input_len.max(MIN_READ));
+            }
+            match ffi::read(&mut self.ssl, &mut buf) {
                 Outcome::Done(n) => {
                     self.delivered += 1;
-                    let data = Bytes::copy_from_slice(&self.read_buf[..n]);
+                    let data = buf.split_to(n).freeze();
                     if self.state == State::Connected {
                         self.events.push_back(Event::Data(data));
                     } else if self.early_data.len() < MAX_EARLY_DATA {
@@ -578,6 +688,9 @@ impl Connection {
     fn handshake_done(&mut self) {
         self.held.clear();
         self.retransmit_at = None;
+        // The handshake's output was just collected; what it left in the BIOs' buffers is
+        // freed (records that arrived with the last flight stay, and so do the old BIOs).
+        ffi::renew_bios(&mut self.ssl);
         if !ffi::extended_master_secret(&self.ssl) {
             // RFC 8827 §6.5 and this crate require the extended master secret (RFC 7627).
             ffi::shutdown(&mut self.ssl);
@@ -662,6 +775,7 @@ impl Connection {
         self.state = State::Closed;
         self.held.clear();
         self.retransmit_at = None;
+        self.release_at = None;
         self.events.push_back(Event::Closed { reason });
     }
 
@@ -678,6 +792,14 @@ impl Connection {
         if out.is_empty() && !fresh_start {
             return;
         }
+        let mtu = self.config.mtu;
+        if copy_starts.is_empty() && !fresh_start && out.len() <= mtu {
+            // What follows would make exactly this one datagram (the common case once
+            // connected: one application record per send): no splitting, no copy.
+            self.transmits.push_back(Bytes::from(out));
+            return;
+        }
+        let out = Bytes::from(out);
         let mut bounds: Vec<usize> = copy_starts
             .into_iter()
             .filter(|&b| b <= out.len())
@@ -686,19 +808,34 @@ impl Connection {
         let mut segments = Vec::with_capacity(bounds.len());
         let mut start = 0;
         for end in bounds {
-            segments.push(&out[start..end.max(start)]);
+            segments.push(start..end.max(start));
             start = end.max(start);
         }
-        let pack = |seg: &[u8]| -> Vec<Bytes> {
-            match record::split(seg) {
-                Some(recs) => record::pack(recs.into_iter().map(|(_, r)| r), self.config.mtu),
+        // Each datagram is a run of consecutive records, so a slice of `out`.
+        let pack = |seg: &std::ops::Range<usize>| -> Vec<Bytes> {
+            match record::split(&out[seg.clone()]) {
+                Some(recs) => {
+                    let mut datagrams = Vec::new();
+                    let (mut from, mut to) = (seg.start, seg.start);
+                    for (_, r) in recs {
+                        if to > from && to - from + r.len() > mtu {
+                            datagrams.push(out.slice(from..to));
+                            from = to;
+                        }
+                        to += r.len();
+                    }
+                    if to > from {
+                        datagrams.push(out.slice(from..to));
+                    }
+                    datagrams
+                }
                 // OpenSSL only writes whole records; send anything else as it is.
                 None if seg.is_empty() => Vec::new(),
-                None => vec![Bytes::copy_from_slice(seg)],
+                None => vec![out.slice(seg.clone())],
             }
         };
-        let live = pack(segments[0]);
-        let copies: Vec<Vec<Bytes>> = segments[1..].iter().map(|s| pack(s)).collect();
+        let live = pack(&segments[0]);
+        let copies: Vec<Vec<Bytes>> = segments[1..].iter().map(pack).collect();
         self.transmits.extend(live);
         if fresh_start || !copies.is_empty() {
             // A new flight: forget the previous one's copies and start its timer.
@@ -911,6 +1048,74 @@ mod tests {
             Connection::with_context(Role::Server, &server_ctx, bad, now, wall),
             Err(Error::Config(_))
         ));
+    }
+
+    #[test]
+    fn a_record_larger_than_the_read_buffer_arrives_whole() {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let (mut acfg, mut bcfg) = trusting_pair(wall);
+        acfg.mtu = 9000;
+        bcfg.mtu = 9000;
+        let mut a = Connection::new(Role::Client, acfg, now, wall).unwrap();
+        let mut b = Connection::new(Role::Server, bcfg, now, wall).unwrap();
+        shuttle(&mut a, &mut b, now);
+        while a.poll_event().is_some() || b.poll_event().is_some() {}
+        let big: Vec<u8> = (0..8000u32).map(|i| i as u8).collect();
+        a.send(&big).unwrap();
+        a.send(b"small").unwrap();
+        // Fed without its length as a hint: the first read has MIN_READ bytes of room, less
+        // than the 8000-byte record, which must still come out as one message.
+        while let Some(d) = a.poll_transmit() {
+            ffi::feed(&b.ssl, &d).unwrap();
+        }
+        b.drive(0);
+        let data: Vec<Bytes> = std::iter::from_fn(|| b.poll_event())
+            .filter_map(|e| match e {
+                Event::Data(d) => Some(d),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(data, vec![Bytes::from(big), Bytes::from_static(b"small")]);
+    }
+
+    #[test]
+    fn idle_connections_free_their_record_buffers_and_get_them_back() {
+        let (now, wall) = (Instant::now(), SystemTime::now());
+        let (mut a, mut b) = connected_pair(now, wall);
+        let second = Duration::from_secs(1);
+        // Armed by the handshake; busy then, so the first check only re-arms.
+        assert_eq!(a.poll_timeout(), Some(now + second));
+        a.handle_timeout(now + second);
+        assert!(!a.released);
+        assert_eq!(a.poll_timeout(), Some(now + 2 * second));
+        // Calling early is a no-op; a quiet second later the buffers go.
+        a.handle_timeout(now + second + second / 2);
+        assert!(!a.released);
+        a.handle_timeout(now + 2 * second);
+        assert!(a.released);
+        assert_eq!(a.poll_timeout(), None);
+        b.handle_timeout(now + second);
+        b.handle_timeout(now + 2 * second);
+        assert!(b.released);
+        // Both directions work again, and the check is armed again.
+        let later = now + 3 * second;
+        b.send(b"to a").unwrap();
+        a.send(b"to b").unwrap();
+        shuttle(&mut a, &mut b, later);
+        let got =
+            |c: &mut Connection| -> Vec<Event> { std::iter::from_fn(|| c.poll_event()).collect() };
+        assert_eq!(got(&mut a), vec![Event::Data(Bytes::from_static(b"to a"))]);
+        assert_eq!(got(&mut b), vec![Event::Data(Bytes::from_static(b"to b"))]);
+        assert!(!a.released && !b.released);
+        assert!(a.poll_timeout().is_some() && b.poll_timeout().is_some());
+        // Without `idle_release` nothing is ever freed and no timer is armed.
+        let (mut acfg, mut bcfg) = trusting_pair(wall);
+        acfg.idle_release = None;
+        bcfg.idle_release = None;
+        let mut c = Connection::new(Role::Client, acfg, now, wall).unwrap();
+        let mut d = Connection::new(Role::Server, bcfg, now, wall).unwrap();
+        shuttle(&mut c, &mut d, now);
+        assert!(c.is_connected() && c.poll_timeout().is_none() && d.poll_timeout().is_none());
     }
 
     #[test]

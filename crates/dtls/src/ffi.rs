@@ -8,6 +8,7 @@
 use std::os::raw::{c_int, c_long, c_uint, c_void};
 use std::sync::OnceLock;
 
+use bytes::BytesMut;
 use foreign_types::ForeignTypeRef;
 use openssl::ex_data::Index;
 use openssl::ssl::{Ssl, SslRef};
@@ -34,6 +35,8 @@ const LONG_US: c_uint = 3_600_000_000;
 const BIO_CTRL_PENDING: c_int = 10;
 /// `BIO_C_SET_BUF_MEM_EOF_RETURN`: what reading an empty memory BIO returns.
 const BIO_C_SET_BUF_MEM_EOF_RETURN: c_int = 130;
+/// `SSL_CTRL_SET_MAX_SEND_FRAGMENT`.
+const SSL_CTRL_SET_MAX_SEND_FRAGMENT: c_int = 52;
 /// `SSL_CTRL_GET_EXTMS_SUPPORT`.
 const SSL_CTRL_GET_EXTMS_SUPPORT: c_int = 122;
 
@@ -44,6 +47,10 @@ unsafe extern "C" {
         s: *mut sys::SSL,
         cb: Option<unsafe extern "C" fn(*mut sys::SSL, c_uint) -> c_uint>,
     );
+    /// `int SSL_free_buffers(SSL *ssl)`, OpenSSL 1.1.0 and later; not in `openssl-sys`.
+    fn SSL_free_buffers(ssl: *mut sys::SSL) -> c_int;
+    /// `int SSL_alloc_buffers(SSL *ssl)`, OpenSSL 1.1.0 and later; not in `openssl-sys`.
+    fn SSL_alloc_buffers(ssl: *mut sys::SSL) -> c_int;
 }
 
 fn timer_index() -> Result<Index<Ssl, TimerState>, Error> {
@@ -105,8 +112,16 @@ pub(crate) fn prepare(ssl: &mut Ssl, max_copies: usize) -> Result<(), Error> {
             ..TimerState::default()
         },
     );
+    set_memory_bios(ssl)?;
+    // SAFETY: the SSL is live; the callback is a plain function.
+    unsafe { DTLS_set_timer_cb(ssl.as_ptr(), Some(timer_cb)) };
+    Ok(())
+}
+
+/// Gives `ssl` two new, empty memory BIOs; it frees the ones it had.
+fn set_memory_bios(ssl: &mut SslRef) -> Result<(), Error> {
     // SAFETY: BIO_s_mem returns a static method table; BIO_new allocates a BIO we hand to the
-    // SSL below, which then owns and frees both.
+    // SSL below, which then owns and frees both (and any it had before).
     unsafe {
         let rbio = sys::BIO_new(sys::BIO_s_mem());
         let wbio = sys::BIO_new(sys::BIO_s_mem());
@@ -122,9 +137,63 @@ pub(crate) fn prepare(ssl: &mut Ssl, max_copies: usize) -> Result<(), Error> {
         // An empty read BIO means "no datagram yet", not end of file.
         sys::BIO_ctrl(rbio, BIO_C_SET_BUF_MEM_EOF_RETURN, -1, std::ptr::null_mut());
         sys::SSL_set_bio(ssl.as_ptr(), rbio, wbio);
-        DTLS_set_timer_cb(ssl.as_ptr(), Some(timer_cb));
     }
     Ok(())
+}
+
+/// Replaces both memory BIOs by empty ones when both are drained. A memory BIO keeps the
+/// largest size it ever held; the handshake's flights, with their captured retransmissions,
+/// leave several KiB that application records never need. Returns whether it did.
+pub(crate) fn renew_bios(ssl: &mut SslRef) -> bool {
+    // SAFETY: both BIOs belong to the live SSL; BIO_CTRL_PENDING only reads their length.
+    let pending = unsafe {
+        sys::BIO_ctrl(
+            sys::SSL_get_rbio(ssl.as_ptr()),
+            BIO_CTRL_PENDING,
+            0,
+            std::ptr::null_mut(),
+        ) + sys::BIO_ctrl(
+            sys::SSL_get_wbio(ssl.as_ptr()),
+            BIO_CTRL_PENDING,
+            0,
+            std::ptr::null_mut(),
+        )
+    };
+    pending == 0 && set_memory_bios(ssl).is_ok()
+}
+
+/// `SSL_free_buffers`: frees the record layer's read and write buffers unless they hold
+/// data. Returns whether it did.
+pub(crate) fn free_buffers(ssl: &mut SslRef) -> bool {
+    // SAFETY: the SSL is live; OpenSSL refuses when a buffer holds unprocessed data.
+    unsafe { SSL_free_buffers(ssl.as_ptr()) == 1 }
+}
+
+/// `SSL_alloc_buffers`: sets the record buffers up again after [`free_buffers`] (a no-op for
+/// buffers that exist). Returns whether they are there.
+pub(crate) fn alloc_buffers(ssl: &mut SslRef) -> bool {
+    // SAFETY: the SSL is live.
+    unsafe { SSL_alloc_buffers(ssl.as_ptr()) == 1 }
+}
+
+/// `SSL_set_max_send_fragment`: OpenSSL sizes its write buffer for records of `len` bytes
+/// (512 to 16384) instead of the 16 KiB TLS maximum.
+pub(crate) fn set_max_send_fragment(ssl: &mut SslRef, len: usize) -> Result<(), Error> {
+    let len = c_long::try_from(len.clamp(512, 16_384)).unwrap_or(16_384);
+    // SAFETY: a control on a live SSL that only stores the value.
+    let ok = unsafe {
+        sys::SSL_ctrl(
+            ssl.as_ptr(),
+            SSL_CTRL_SET_MAX_SEND_FRAGMENT,
+            len,
+            std::ptr::null_mut(),
+        )
+    };
+    if ok == 1 {
+        Ok(())
+    } else {
+        Err(Error::OpenSsl("cannot set the largest record".into()))
+    }
 }
 
 /// The timer state of the last call, reset for the next one.
@@ -228,12 +297,33 @@ pub(crate) fn do_handshake(ssl: &mut SslRef) -> Outcome {
     outcome(ssl, ret)
 }
 
-/// `SSL_read` into `buf`.
-pub(crate) fn read(ssl: &mut SslRef, buf: &mut [u8]) -> Outcome {
-    let len = c_int::try_from(buf.len()).unwrap_or(c_int::MAX);
-    // SAFETY: `buf` has room for `len` bytes.
-    let ret = unsafe { sys::SSL_read(ssl.as_ptr(), buf.as_mut_ptr().cast::<c_void>(), len) };
-    outcome(ssl, ret)
+/// `SSL_read` of one whole record, appended to `buf` (which grows when the record does not
+/// fit in its spare capacity).
+pub(crate) fn read(ssl: &mut SslRef, buf: &mut BytesMut) -> Outcome {
+    let mut total = 0;
+    loop {
+        let spare = buf.spare_capacity_mut();
+        let len = c_int::try_from(spare.len()).unwrap_or(c_int::MAX);
+        // SAFETY: `spare` has room for `len` bytes; OpenSSL writes at most that many.
+        let ret = unsafe { sys::SSL_read(ssl.as_ptr(), spare.as_mut_ptr().cast::<c_void>(), len) };
+        match outcome(ssl, ret) {
+            Outcome::Done(n) => {
+                let n = n.min(len as usize);
+                // SAFETY: OpenSSL initialized the first `n <= len` bytes of the spare capacity.
+                unsafe { buf.set_len(buf.len() + n) };
+                total += n;
+            }
+            // Part of the record was read already: that part is what the call returns.
+            _ if total > 0 => return Outcome::Done(total),
+            other => return other,
+        }
+        // What is left of a record larger than the room given.
+        let rest = ssl.pending();
+        if rest == 0 {
+            return Outcome::Done(total);
+        }
+        buf.reserve(rest);
+    }
 }
 
 /// `SSL_write` of one record.

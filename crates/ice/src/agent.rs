@@ -1801,21 +1801,22 @@ impl Agent {
 
     fn update_state(&mut self) {
         let g = self.generation;
-        let current: Vec<&Pair> = self
-            .pairs
-            .iter()
-            .filter(|p| p.generation == g && !p.retired)
-            .collect();
+        // Runs for every datagram: the pairs are walked in place, never collected.
+        let current = || {
+            self.pairs
+                .iter()
+                .filter(move |p| p.generation == g && !p.retired)
+        };
         let selected = self.selected.map(|s| &self.pairs[s]);
         let state = if self.consent_lost && self.selected.is_none() {
             State::Failed
-        } else if selected.is_some() || current.iter().any(|p| p.valid) {
+        } else if selected.is_some() || current().any(|p| p.valid) {
             let disconnected = selected
                 .and_then(|p| p.consent)
                 .is_some_and(|c| c.missed >= self.config.consent_missed_for_disconnected.max(1));
             let selected_now = selected.is_some_and(|p| p.generation == g);
-            let checking = current.iter().any(|p| p.state == PairState::InProgress)
-                || !self.triggered.is_empty();
+            let checking =
+                current().any(|p| p.state == PairState::InProgress) || !self.triggered.is_empty();
             if disconnected {
                 State::Disconnected
             } else if selected_now
@@ -1827,7 +1828,7 @@ impl Agent {
             } else {
                 State::Connected
             }
-        } else if current.is_empty() {
+        } else if current().next().is_none() {
             if self.remote_end_of_candidates
                 && self.gathering == GatheringState::Complete
                 && self.remote_creds.is_some()
@@ -1840,7 +1841,7 @@ impl Agent {
         } else if self.remote_end_of_candidates
             && self.gathering == GatheringState::Complete
             && self.triggered.is_empty()
-            && current.iter().all(|p| p.state == PairState::Failed)
+            && current().all(|p| p.state == PairState::Failed)
         {
             State::Failed
         } else {

@@ -173,10 +173,13 @@ pub enum Error {
 /// The sans-IO peer connection.
 #[derive(Debug)]
 pub struct PeerConnection {
-    jsep: Jsep,
+    // The large members are boxed: the peer connection moves by value into its driver's task
+    // (and async state machines may keep more than one copy of it), so a small inline size
+    // is memory saved per connection.
+    jsep: Box<Jsep>,
     /// Controlled until this side makes the first offer (RFC 8445 §6.1.1: the offerer
     /// controls); rebuilt then, before it has talked to anyone.
-    ice: Option<Agent>,
+    ice: Option<Box<Agent>>,
     ice_config: weft_ice::Config,
     /// Local candidates as the driver gave them, to rebuild the agent with.
     gathered: Vec<Candidate>,
@@ -203,7 +206,7 @@ pub struct PeerConnection {
     dtls: Option<Connection>,
     dtls_role: Option<DtlsRole>,
     remote_fingerprints: Vec<weft_dtls::Fingerprint>,
-    dc: Option<Endpoint>,
+    dc: Option<Box<Endpoint>>,
     handles: HashMap<u32, Option<ChannelId>>,
     by_id: HashMap<u16, u32>,
     pending: Vec<(u32, ChannelInit)>,
@@ -281,13 +284,13 @@ impl PeerConnection {
             sctp.rng_seed = Some(seed);
         }
         Ok(PeerConnection {
-            jsep: Jsep::new(
+            jsep: Box::new(Jsep::new(
                 params,
                 u64::from_be_bytes([
                     seed[16], seed[17], seed[18], seed[19], seed[20], seed[21], seed[22], 0,
                 ]),
-            ),
-            ice: Some(Agent::new(ice_config.clone())?),
+            )),
+            ice: Some(Box::new(Agent::new(ice_config.clone())?)),
             ice_config,
             gathered: Vec::new(),
             servers: Vec::new(),
@@ -742,7 +745,7 @@ impl PeerConnection {
 
     /// The data channel endpoint, once the transport exists.
     pub fn data_channels(&self) -> Option<&Endpoint> {
-        self.dc.as_ref()
+        self.dc.as_deref()
     }
 
     /// The JSEP machine (descriptions, signaling state).
@@ -752,7 +755,7 @@ impl PeerConnection {
 
     /// The ICE agent, once a description fixed its role.
     pub fn ice(&self) -> Option<&Agent> {
-        self.ice.as_ref()
+        self.ice.as_deref()
     }
 
     /// `connectionState`.
@@ -905,7 +908,7 @@ impl PeerConnection {
                 self.handles.insert(h, Some(id));
                 self.by_id.insert(id.0, h);
             }
-            self.dc = Some(dc);
+            self.dc = Some(Box::new(dc));
         }
         self.maybe_start_dtls(now);
         Ok(())
@@ -927,7 +930,7 @@ impl PeerConnection {
         for c in self.gathered.iter().filter(|c| self.admits(c)) {
             ice.add_local_candidate(now, c.clone())?;
         }
-        self.ice = Some(ice);
+        self.ice = Some(Box::new(ice));
         Ok(())
     }
 

@@ -159,6 +159,11 @@ pub struct Association {
     // output
     control: VecDeque<Chunk>,
     alone: VecDeque<Bytes>,
+    /// The packet being assembled and the unused rest of its allocation: the packets of one
+    /// burst of `poll_transmit` calls share one allocation when the caller drops each one
+    /// before asking for the next (as a DTLS layer that encrypts it does). Kept between
+    /// bursts only while data is in flight or queued, so an idle association holds none.
+    out: BytesMut,
     events: VecDeque<(Event, usize)>,
     stats: Stats,
 }
@@ -229,6 +234,7 @@ impl Association {
             hb_timer: None,
             control: VecDeque::new(),
             alone: VecDeque::new(),
+            out: BytesMut::new(),
             events: VecDeque::new(),
             stats: Stats::default(),
             config,
@@ -1587,7 +1593,9 @@ impl Association {
         }
         self.make_reconfig_request();
         let mtu = self.mtu();
-        let mut buf = BytesMut::with_capacity(mtu);
+        let mut buf = std::mem::take(&mut self.out);
+        buf.clear();
+        buf.reserve(mtu);
         CommonHeader {
             source_port: self.config.local_port,
             destination_port: self.config.remote_port,
@@ -1637,12 +1645,20 @@ impl Association {
             self.write_data(&mut buf);
         }
         if buf.len() == CommonHeader::LEN {
+            // Data in flight or queued: more packets follow soon (as SACKs arrive), so the
+            // allocation is kept for them; otherwise it is freed.
+            if self.flight > 0 || !self.queue.is_empty() {
+                buf.clear();
+                self.out = buf;
+            }
             return None;
         }
         if !self.features.zero_checksum {
             crate::wire::fill_checksum(&mut buf);
         }
-        Some(self.count_sent(buf.freeze()))
+        let packet = buf.split().freeze();
+        self.out = buf;
+        Some(self.count_sent(packet))
     }
 
     fn count_sent(&mut self, p: Bytes) -> Bytes {

@@ -175,7 +175,15 @@ impl SessionDescription {
                 limit: limits.max_size,
             }));
         }
-        Parser::default().run(text, limits)
+        let mut d = Parser::default().run(text, limits)?;
+        // Parsed descriptions are kept for a connection's lifetime (JSEP's current and
+        // pending ones): the vectors give back what growing them left unused.
+        d.attributes.shrink_to_fit();
+        d.media.shrink_to_fit();
+        for m in &mut d.media {
+            m.attributes.shrink_to_fit();
+        }
+        Ok(d)
     }
 
     /// Appends the description, with CRLF line endings, to `out`.

@@ -7,7 +7,8 @@
 //!   90th percentile of 40 connections;
 //! - throughput: 256 MiB in 64 KiB messages on one reliable ordered channel, paced by
 //!   `bufferedAmountLowThreshold`;
-//! - memory: resident memory per idle connection with one open channel, 1000 connections;
+//! - memory: resident memory per idle connection with one open channel, 1000 connections, 2 s
+//!   after the last one opened;
 //! - the same connect time and throughput between this process and a child process (this
 //!   bench binary run with `--child`, signalling over its stdin and stdout);
 //! - how long ICE takes to `connected` once both sides have each other's candidates.
@@ -209,16 +210,23 @@ async fn main() {
         );
     }
     if want("memory") {
+        // `WEFT_BENCH_PAIRS` makes a smaller run (heap profilers).
+        let pairs: usize = std::env::var("WEFT_BENCH_PAIRS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(500);
         let before = rss_bytes();
         let mut keep = Vec::new();
-        for i in 0..500 {
+        for i in 0..pairs {
             keep.push(pair(&format!("m{i}")).await);
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Idle: past weft-dtls's `idle_release` (1 s), which frees OpenSSL's record buffers.
+        tokio::time::sleep(Duration::from_millis(2000)).await;
         let after = rss_bytes();
         println!(
-            "peer/memory_per_idle_connection: {:.1} KiB (1000 connections with one open channel each, resident)",
-            after.saturating_sub(before) as f64 / 1000.0 / 1024.0
+            "peer/memory_per_idle_connection: {:.1} KiB ({} connections with one open channel each, resident)",
+            after.saturating_sub(before) as f64 / (2 * pairs) as f64 / 1024.0,
+            2 * pairs
         );
         drop(keep);
     }
