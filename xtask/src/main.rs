@@ -190,21 +190,7 @@ fn interop(rest: &[&str]) -> Result<String> {
         browsers = vec!["chromium", "firefox"];
     }
     let ci = std::env::var_os("CI").is_some();
-    run(
-        "cargo",
-        &[
-            "build",
-            "--locked",
-            "-p",
-            "weft-interop-tests",
-            "-p",
-            "weft-cli",
-        ],
-        &[],
-    )?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
+    let target = build_interop_binaries()?;
     let bin = target.join("debug/weft-interop");
     // `weft echo` for the whip case.
     let weft_s = target.join("debug/weft").to_string_lossy().into_owned();
@@ -323,6 +309,26 @@ fn matrix(rows: &[Vec<String>]) -> String {
     }
     let _ = write!(md, "\n{notes}");
     md
+}
+
+/// Builds the interop harness, the NAT peer and the `weft` command (debug) and returns the
+/// target directory they are in.
+pub(crate) fn build_interop_binaries() -> Result<PathBuf> {
+    run(
+        "cargo",
+        &[
+            "build",
+            "--locked",
+            "-p",
+            "weft-interop-tests",
+            "-p",
+            "weft-cli",
+        ],
+        &[],
+    )?;
+    Ok(std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target")))
 }
 
 /// `cargo test --workspace`, echoed line by line, with the `test result:` lines added up.

@@ -30,8 +30,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::{root, run};
-
 /// A NAT's behaviour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Nat {
@@ -300,21 +298,7 @@ pub fn netns() -> Result<String> {
         println!("\n(skipped netns: needs root, ip and iptables)");
         return Ok("skipped (needs root, ip and iptables)".into());
     }
-    run(
-        "cargo",
-        &[
-            "build",
-            "--locked",
-            "-p",
-            "weft-interop-tests",
-            "-p",
-            "weft-cli",
-        ],
-        &[],
-    )?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
+    let target = crate::build_interop_binaries()?;
     let peer = target.join("debug/weft-nat-peer");
     let weft = target.join("debug/weft");
     let (peer, weft) = (peer.to_string_lossy(), weft.to_string_lossy());
