@@ -458,7 +458,8 @@ impl Endpoint {
                 }
                 weft_sctp::Event::Closed { reason } => {
                     self.closed = true;
-                    let failed = reason != CloseReason::Shutdown;
+                    // Our own abort (W3C `close` of the connection) is not a failure.
+                    let failed = !matches!(reason, CloseReason::Shutdown | CloseReason::Aborted);
                     for id in std::mem::take(&mut self.channels).into_keys() {
                         if failed {
                             self.events.push_back(Event::Error {

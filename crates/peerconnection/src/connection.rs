@@ -862,9 +862,6 @@ impl PeerConnection {
             dc.sctp_mut().abort(now, "peer connection closed");
         }
         self.pump(now);
-        // W3C `close`: our own channels end without `error` events (the abort is ours).
-        self.events
-            .retain(|e| !matches!(e, Event::Channel(_, weft_datachannel::Event::Error { .. })));
         if let Some(d) = self.dtls.as_mut() {
             d.close(now);
         }

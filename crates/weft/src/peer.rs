@@ -442,6 +442,25 @@ async fn resolve_servers(servers: &[IceServer], bases: &[SocketAddr], verify: bo
     r
 }
 
+/// Hands resolved servers to the core; one it refuses is logged and skipped.
+fn add_servers(
+    pc: &mut Core,
+    t: std::time::Instant,
+    turn: Vec<weft_ice::TurnServer>,
+    stun: Vec<weft_ice::StunServer>,
+) {
+    for s in turn {
+        if let Err(e) = pc.add_turn_server(t, s) {
+            debug!("peer connection: TURN server refused: {e}");
+        }
+    }
+    for s in stun {
+        if let Err(e) = pc.add_stun_server(t, s) {
+            debug!("peer connection: STUN server refused: {e}");
+        }
+    }
+}
+
 fn r_err(url: &str, code: u16, text: String) -> Event {
     Event::IceCandidateError {
         url: url.to_owned(),
@@ -514,12 +533,7 @@ impl PeerConnection {
         for l in listeners {
             streams.listen(l);
         }
-        for s in resolved.turn {
-            pc.add_turn_server(t, s).map_err(pc_err)?;
-        }
-        for s in resolved.stun {
-            pc.add_stun_server(t, s).map_err(pc_err)?;
-        }
+        add_servers(&mut pc, t, resolved.turn, resolved.stun);
         pc.end_of_local_candidates(t).map_err(pc_err)?;
         let (commands, rx) = mpsc::channel(256);
         let (etx, events) = mpsc::channel(1024);
@@ -1396,16 +1410,7 @@ async fn run(
                         for (server, tls) in stream_servers {
                             streams.add_turn_server(server, tls);
                         }
-                        for s in turn {
-                            if let Err(e) = pc.add_turn_server(t, s) {
-                                debug!("peer connection: TURN server refused: {e}");
-                            }
-                        }
-                        for s in stun {
-                            if let Err(e) = pc.add_stun_server(t, s) {
-                                debug!("peer connection: STUN server refused: {e}");
-                            }
-                        }
+                        add_servers(&mut pc, t, turn, stun);
                     }
                     Some(Cmd::Close) | None => {
                         pc.close(t);
