@@ -133,6 +133,12 @@ fn ci(rest: &[&str]) -> Result<()> {
         } else if have_fuzz() {
             // Every target builds, and each survives a short smoke campaign.
             fuzz(&["--all", "--seconds", "20"])?;
+            if std::env::var_os("CI").is_some() {
+                // The sanitizer builds are not needed again in this run; their gigabyte of
+                // disk is, by the interop, netns and test stages.
+                std::fs::remove_dir_all(root().join("fuzz/target"))
+                    .context("removing fuzz/target after the smoke campaign")?;
+            }
         } else if std::env::var_os("CI").is_some() {
             bail!("cargo-fuzz is missing under CI: .ci/run must install it");
         } else {
