@@ -16,13 +16,19 @@
 //! certificate, a peer without DTLS 1.2 or without the extended master secret closes with
 //! [`CloseReason::DtlsFailure`] and a reason.
 //!
+//! Once the handshake is confirmed on both sides (a client at once, a server at the client's
+//! first application record), the connection derives the record keys from the master secret,
+//! frees its OpenSSL connection (about 50 KiB) and seals and opens application records itself
+//! (ADR 0008, [`Config::own_records`]).
+//!
 //! See [`Connection`] for a complete handshake between two connections in memory.
 //!
 //! # What is implemented
 //!
 //! | Spec | Sections | Notes |
 //! |---|---|---|
-//! | RFC 6347 (DTLS 1.2) | §4.1 records, §4.2.4 retransmission with back-off, §4.2.3 MTU | the protocol itself is OpenSSL's |
+//! | RFC 6347 (DTLS 1.2) | §4.1 records, §4.2.4 retransmission with back-off, §4.2.3 MTU | the handshake is OpenSSL's |
+//! | RFC 5246 §6.3, RFC 5288, RFC 7905, RFC 6347 §4.1.2 | key expansion, AES-GCM and ChaCha20-Poly1305 records, replay window | after the handshake, weft's (ADR 0008; ciphers and HMAC are OpenSSL's) |
 //! | RFC 5764 (DTLS-SRTP) | §4.1.2 `use_srtp`, §4.2 key export and split | AES-CM-80/32, AEAD AES-128/256-GCM |
 //! | RFC 7627 | extended master secret, required | |
 //! | RFC 8122, RFC 8827 §6.5 | fingerprints, verification | sha-1/224/256/384/512 |
@@ -40,6 +46,7 @@
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
 
+mod aead;
 mod cert;
 mod connection;
 mod error;

@@ -210,7 +210,8 @@ async fn main() {
         );
     }
     if want("memory") {
-        // `WEFT_BENCH_PAIRS` makes a smaller run (heap profilers).
+        // `WEFT_BENCH_PAIRS` makes a smaller run, `WEFT_BENCH_HOLD` exits with the connections
+        // alive (heap profilers).
         let pairs: usize = std::env::var("WEFT_BENCH_PAIRS")
             .ok()
             .and_then(|v| v.parse().ok())
@@ -228,6 +229,11 @@ async fn main() {
             after.saturating_sub(before) as f64 / (2 * pairs) as f64 / 1024.0,
             2 * pairs
         );
+        if std::env::var_os("WEFT_BENCH_HOLD").is_some() {
+            // For heap profilers: exit with the idle connections alive, so that what they
+            // hold shows as memory still in use at exit.
+            std::process::exit(0);
+        }
         drop(keep);
     }
     if want("process") {
