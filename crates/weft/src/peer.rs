@@ -308,19 +308,23 @@ type Job = Box<dyn FnOnce(&mut Core, std::time::Instant) + Send>;
 /// A channel's own event queue, between the connection's task and its [`DataChannel`].
 type ChannelRx = mpsc::Receiver<ChannelEvent>;
 
+/// ICE servers, resolved: TURN and STUN servers for the agent, stream servers for the task.
+type Servers = (
+    Vec<weft_ice::TurnServer>,
+    Vec<weft_ice::StunServer>,
+    Vec<(SocketAddr, Option<TlsTarget>)>,
+);
+
 enum Cmd {
     /// Runs against the core and answers through its own channel.
     Run(Job),
-    /// Creates a channel whose events go to its object.
-    CreateChannel(ChannelInit, R<(ChannelHandle, ChannelRx)>),
+    /// Creates a channel whose events go to its object. (The larger variants are boxed: the
+    /// command queue allocates room for 32 commands up front.)
+    CreateChannel(Box<ChannelInit>, R<(ChannelHandle, ChannelRx)>),
     /// Takes the event queue of a channel the peer opened.
     Claim(ChannelHandle, oneshot::Sender<Option<ChannelRx>>),
     /// New ICE servers to use (resolved).
-    Servers(
-        Vec<weft_ice::TurnServer>,
-        Vec<weft_ice::StunServer>,
-        Vec<(SocketAddr, Option<TlsTarget>)>,
-    ),
+    Servers(Box<Servers>),
     Close,
 }
 
@@ -630,7 +634,7 @@ impl PeerConnection {
     pub async fn create_channel(&self, init: ChannelInit) -> Result<DataChannel, crate::Error> {
         let (tx, rx) = oneshot::channel();
         self.commands
-            .send(Cmd::CreateChannel(init, tx))
+            .send(Cmd::CreateChannel(Box::new(init), tx))
             .await
             .map_err(|_| crate::Error::Closed)?;
         let (handle, events) = rx.await.map_err(|_| crate::Error::Closed)??;
@@ -894,7 +898,11 @@ impl PeerConnection {
             .collect();
         let resolved = resolve_servers(&added, &self.local, config.tls_verify).await;
         self.commands
-            .send(Cmd::Servers(resolved.turn, resolved.stun, resolved.streams))
+            .send(Cmd::Servers(Box::new((
+                resolved.turn,
+                resolved.stun,
+                resolved.streams,
+            ))))
             .await
             .map_err(|_| crate::Error::Closed)?;
         let certificates = if config.certificates.is_empty() {
@@ -1396,7 +1404,7 @@ async fn run(
                 match cmd {
                     Some(Cmd::Run(job)) => job(&mut pc, t),
                     Some(Cmd::CreateChannel(init, r)) => {
-                        let made = pc.create_data_channel(t, init).map_err(pc_err).map(|h| {
+                        let made = pc.create_data_channel(t, *init).map_err(pc_err).map(|h| {
                             let (tx, rx) = mpsc::channel(CHANNEL_QUEUE);
                             sinks.insert(h, tx);
                             (h, rx)
@@ -1406,7 +1414,8 @@ async fn run(
                     Some(Cmd::Claim(h, r)) => {
                         let _ = r.send(parked.remove(&h));
                     }
-                    Some(Cmd::Servers(turn, stun, stream_servers)) => {
+                    Some(Cmd::Servers(servers)) => {
+                        let (turn, stun, stream_servers) = *servers;
                         for (server, tls) in stream_servers {
                             streams.add_turn_server(server, tls);
                         }

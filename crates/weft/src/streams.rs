@@ -55,9 +55,11 @@ pub(crate) struct Streams {
     /// TURN servers reached over a stream (their framing is STUN's own), with TLS settings
     /// for `turns:` ones.
     turn: HashMap<SocketAddr, Option<TlsTarget>>,
-    tx: mpsc::Sender<StreamEvent>,
+    /// Boxed: a channel allocates room for 32 of its items up front, and an idle peer
+    /// connection should not pay 3 KiB for streams it may never have.
+    tx: mpsc::Sender<Box<StreamEvent>>,
     /// Where connection tasks report.
-    pub rx: mpsc::Receiver<StreamEvent>,
+    pub rx: mpsc::Receiver<Box<StreamEvent>>,
 }
 
 impl Streams {
@@ -97,7 +99,7 @@ impl Streams {
                             remote,
                             writer,
                         };
-                        if tx.send(ev).await.is_err() {
+                        if tx.send(Box::new(ev)).await.is_err() {
                             return;
                         }
                         tokio::spawn(pump(
@@ -159,15 +161,17 @@ impl Streams {
                 Ok((io, transport)) => pump(io, local, remote, transport, is_turn, out, tx).await,
                 Err(e) => {
                     debug!("peer connection: cannot connect to {remote}: {e}");
-                    let _ = tx.send(StreamEvent::Closed { local, remote }).await;
+                    let _ = tx
+                        .send(Box::new(StreamEvent::Closed { local, remote }))
+                        .await;
                 }
             }
         });
     }
 
     /// Takes in what a connection task reported; frames become datagrams for the machine.
-    pub fn handle(&mut self, ev: StreamEvent) -> Option<Received> {
-        match ev {
+    pub fn handle(&mut self, ev: Box<StreamEvent>) -> Option<Received> {
+        match *ev {
             StreamEvent::Data(r) => Some(r),
             StreamEvent::Accepted {
                 local,
@@ -236,7 +240,7 @@ async fn pump(
     transport: Transport,
     turn: bool,
     mut out: mpsc::Receiver<Bytes>,
-    tx: mpsc::Sender<StreamEvent>,
+    tx: mpsc::Sender<Box<StreamEvent>>,
 ) {
     let (mut rd, mut wr) = tokio::io::split(io);
     let mut turn_framer = weft_turn::StreamFramer::new();
@@ -271,7 +275,7 @@ async fn pump(
                 }
                 for payload in frames {
                     let r = Received { source: remote, destination: local, transport, payload };
-                    if tx.send(StreamEvent::Data(r)).await.is_err() {
+                    if tx.send(Box::new(StreamEvent::Data(r))).await.is_err() {
                         return;
                     }
                 }
@@ -289,6 +293,8 @@ async fn pump(
     close(&tx, local, remote).await
 }
 
-async fn close(tx: &mpsc::Sender<StreamEvent>, local: SocketAddr, remote: SocketAddr) {
-    let _ = tx.send(StreamEvent::Closed { local, remote }).await;
+async fn close(tx: &mpsc::Sender<Box<StreamEvent>>, local: SocketAddr, remote: SocketAddr) {
+    let _ = tx
+        .send(Box::new(StreamEvent::Closed { local, remote }))
+        .await;
 }
