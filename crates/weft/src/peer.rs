@@ -1394,7 +1394,7 @@ async fn run(
                 Err(e) => debug!("peer connection: mDNS receive failed: {e}"),
             },
             Some(ev) = streams.rx.recv() => {
-                if let Some(r) = streams.handle(ev) {
+                if let Some(r) = streams.handle(*ev) {
                     pc.handle_input(now(), r);
                 }
             },

@@ -170,8 +170,8 @@ impl Streams {
     }
 
     /// Takes in what a connection task reported; frames become datagrams for the machine.
-    pub fn handle(&mut self, ev: Box<StreamEvent>) -> Option<Received> {
-        match *ev {
+    pub fn handle(&mut self, ev: StreamEvent) -> Option<Received> {
+        match ev {
             StreamEvent::Data(r) => Some(r),
             StreamEvent::Accepted {
                 local,
