@@ -11,9 +11,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use openssl::cipher::{Cipher, CipherRef};
 use openssl::cipher_ctx::CipherCtx;
 use openssl::error::ErrorStack;
-use openssl::hash::MessageDigest;
-use openssl::pkey::PKey;
-use openssl::sign::Signer;
+use openssl::hash::{DigestBytes, Hasher, MessageDigest, hash};
 
 use crate::record::{HEADER_LEN, RecordHeader};
 
@@ -94,8 +92,33 @@ impl Suite {
     }
 }
 
-/// The TLS 1.2 PRF (RFC 5246 §5): `P_hash(secret, label + seed)` cut to `out.len()` bytes,
-/// with OpenSSL's HMAC.
+/// HMAC (RFC 2104) over the concatenation of `parts`, from OpenSSL's digests. (OpenSSL 3.0's
+/// `EVP_PKEY` HMAC costs a provider fetch per signer, tens of microseconds; the PRF of one
+/// key block makes five.)
+fn hmac(digest: MessageDigest, key: &[u8], parts: &[&[u8]]) -> Result<DigestBytes, ErrorStack> {
+    let block = digest.block_size();
+    let mut k = vec![0u8; block];
+    if key.len() > block {
+        let h = hash(digest, key)?;
+        k[..h.len()].copy_from_slice(&h);
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let pad = |k: &[u8], x: u8| -> Vec<u8> { k.iter().map(|b| b ^ x).collect() };
+    let mut inner = Hasher::new(digest)?;
+    inner.update(&pad(&k, 0x36))?;
+    for p in parts {
+        inner.update(p)?;
+    }
+    let inner = inner.finish()?;
+    let mut outer = Hasher::new(digest)?;
+    outer.update(&pad(&k, 0x5c))?;
+    outer.update(&inner)?;
+    k.fill(0);
+    outer.finish()
+}
+
+/// The TLS 1.2 PRF (RFC 5246 §5): `P_hash(secret, label + seed)` cut to `out.len()` bytes.
 pub(crate) fn prf(
     digest: MessageDigest,
     secret: &[u8],
@@ -103,23 +126,15 @@ pub(crate) fn prf(
     seed: &[u8],
     out: &mut [u8],
 ) -> Result<(), ErrorStack> {
-    let key = PKey::hmac(secret)?;
-    let hmac = |parts: &[&[u8]]| -> Result<Vec<u8>, ErrorStack> {
-        let mut s = Signer::new(digest, &key)?;
-        for p in parts {
-            s.update(p)?;
-        }
-        s.sign_to_vec()
-    };
     // A(1) = HMAC(secret, label + seed); A(i) = HMAC(secret, A(i-1)).
-    let mut a = hmac(&[label, seed])?;
+    let mut a = hmac(digest, secret, &[label, seed])?;
     let mut filled = 0;
     while filled < out.len() {
-        let block = hmac(&[&a, label, seed])?;
+        let block = hmac(digest, secret, &[&a, label, seed])?;
         let n = block.len().min(out.len() - filled);
         out[filled..filled + n].copy_from_slice(&block[..n]);
         filled += n;
-        a = hmac(&[&a])?;
+        a = hmac(digest, secret, &[&a])?;
     }
     Ok(())
 }
@@ -251,15 +266,15 @@ impl Protection {
             out.put_u64(epoch_seq);
         }
         let body = out.len();
-        out.put_slice(data);
-        out.put_bytes(0, TAG_LEN);
+        // Room for the ciphertext and tag, written by the cipher straight from `data`.
+        out.put_bytes(0, data.len() + TAG_LEN);
         let nonce = self.nonce(&self.write_iv, epoch_seq);
         let aad = aad(epoch_seq, content_type, data.len());
         let sealed = (|| -> Result<(), ErrorStack> {
             self.seal.encrypt_init(None, None, Some(&nonce))?;
             self.seal.cipher_update(&aad, None)?;
             let (payload, tag) = out[body..].split_at_mut(data.len());
-            self.seal.cipher_update_inplace(payload, data.len())?;
+            self.seal.cipher_update(data, Some(payload))?;
             self.seal.cipher_final(&mut [])?;
             self.seal.tag(tag)
         })();

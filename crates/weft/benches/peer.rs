@@ -185,30 +185,8 @@ async fn main() {
         .collect();
     let want = |p: &str| filter.is_empty() || filter.iter().any(|f| p.contains(f.as_str()));
 
-    if want("throughput") {
-        let g = raw_udp(2.0).await;
-        println!("peer/raw_udp_loopback_1200B: {g:.2} Gbit/s received");
-        throughput().await;
-    }
-    if want("connect") {
-        let mut times = Vec::new();
-        let mut ice = Vec::new();
-        for i in 0..40 {
-            let (a, _ch, b, _bch, took, ice_took) = pair(&format!("c{i}")).await;
-            times.push(took);
-            ice.push(ice_took);
-            a.close().await;
-            b.close().await;
-        }
-        println!(
-            "peer/connect_to_open: {} (40 connections)",
-            median_p90(&mut times)
-        );
-        println!(
-            "peer/ice_connected_after_answer: {} (host candidates, real sockets)",
-            median_p90(&mut ice)
-        );
-    }
+    // Memory first: the resident size is measured from a process whose heap no earlier part
+    // has grown (freed memory that the allocator keeps would hide part of the cost).
     if want("memory") {
         // `WEFT_BENCH_PAIRS` makes a smaller run, `WEFT_BENCH_HOLD` exits with the connections
         // alive (heap profilers).
@@ -235,6 +213,30 @@ async fn main() {
             std::process::exit(0);
         }
         drop(keep);
+    }
+    if want("throughput") {
+        let g = raw_udp(2.0).await;
+        println!("peer/raw_udp_loopback_1200B: {g:.2} Gbit/s received");
+        throughput().await;
+    }
+    if want("connect") {
+        let mut times = Vec::new();
+        let mut ice = Vec::new();
+        for i in 0..40 {
+            let (a, _ch, b, _bch, took, ice_took) = pair(&format!("c{i}")).await;
+            times.push(took);
+            ice.push(ice_took);
+            a.close().await;
+            b.close().await;
+        }
+        println!(
+            "peer/connect_to_open: {} (40 connections)",
+            median_p90(&mut times)
+        );
+        println!(
+            "peer/ice_connected_after_answer: {} (host candidates, real sockets)",
+            median_p90(&mut ice)
+        );
     }
     if want("process") {
         two_processes().await;
