@@ -11,8 +11,11 @@ use bytes::{BufMut, Bytes, BytesMut};
 use openssl::cipher::{Cipher, CipherRef};
 use openssl::cipher_ctx::CipherCtx;
 use openssl::error::ErrorStack;
-use openssl::hash::{DigestBytes, Hasher, MessageDigest, hash};
+use openssl::md::{Md, MdRef};
+use openssl::md_ctx::MdCtx;
+use std::sync::OnceLock;
 
+use crate::gcm::Gcm;
 use crate::record::{HEADER_LEN, RecordHeader};
 
 /// The authentication tag length of every suite weft offers.
@@ -84,57 +87,76 @@ impl Suite {
     }
 
     /// The PRF's hash (RFC 5246 §5; the suite's own for SHA-384 suites).
-    pub(crate) fn prf_digest(self) -> MessageDigest {
+    pub(crate) fn prf_digest(self) -> Result<&'static MdRef, ErrorStack> {
         match self {
-            Suite::Aes256Gcm => MessageDigest::sha384(),
-            Suite::Aes128Gcm | Suite::ChaCha20Poly1305 => MessageDigest::sha256(),
+            Suite::Aes256Gcm => fetched("SHA384"),
+            Suite::Aes128Gcm | Suite::ChaCha20Poly1305 => fetched("SHA256"),
         }
     }
+}
+
+/// A digest fetched once per process: OpenSSL 3.0 looks a legacy `EVP_MD` up again (a
+/// locked search of its algorithm store) at every `EVP_DigestInit`, and the PRF of one key
+/// block runs ten of them.
+pub(crate) fn fetched(name: &'static str) -> Result<&'static MdRef, ErrorStack> {
+    static SHA256: OnceLock<Option<Md>> = OnceLock::new();
+    static SHA384: OnceLock<Option<Md>> = OnceLock::new();
+    let cell = if name == "SHA384" { &SHA384 } else { &SHA256 };
+    cell.get_or_init(|| Md::fetch(None, name, None).ok())
+        .as_deref()
+        .ok_or_else(ErrorStack::get)
+}
+
+/// One digest over the concatenation of `parts`.
+fn digest(md: &MdRef, parts: &[&[u8]]) -> Result<Vec<u8>, ErrorStack> {
+    let mut ctx = MdCtx::new()?;
+    ctx.digest_init(md)?;
+    for p in parts {
+        ctx.digest_update(p)?;
+    }
+    let mut out = vec![0u8; md.size()];
+    ctx.digest_final(&mut out)?;
+    Ok(out)
 }
 
 /// HMAC (RFC 2104) over the concatenation of `parts`, from OpenSSL's digests. (OpenSSL 3.0's
 /// `EVP_PKEY` HMAC costs a provider fetch per signer, tens of microseconds; the PRF of one
 /// key block makes five.)
-fn hmac(digest: MessageDigest, key: &[u8], parts: &[&[u8]]) -> Result<DigestBytes, ErrorStack> {
-    let block = digest.block_size();
+fn hmac(md: &MdRef, key: &[u8], parts: &[&[u8]]) -> Result<Vec<u8>, ErrorStack> {
+    let block = md.block_size();
     let mut k = vec![0u8; block];
     if key.len() > block {
-        let h = hash(digest, key)?;
+        let h = digest(md, &[key])?;
         k[..h.len()].copy_from_slice(&h);
     } else {
         k[..key.len()].copy_from_slice(key);
     }
-    let pad = |k: &[u8], x: u8| -> Vec<u8> { k.iter().map(|b| b ^ x).collect() };
-    let mut inner = Hasher::new(digest)?;
-    inner.update(&pad(&k, 0x36))?;
-    for p in parts {
-        inner.update(p)?;
-    }
-    let inner = inner.finish()?;
-    let mut outer = Hasher::new(digest)?;
-    outer.update(&pad(&k, 0x5c))?;
-    outer.update(&inner)?;
+    let pad = |x: u8| -> Vec<u8> { k.iter().map(|b| b ^ x).collect() };
+    let (ipad, opad) = (pad(0x36), pad(0x5c));
     k.fill(0);
-    outer.finish()
+    let mut inner_parts = vec![ipad.as_slice()];
+    inner_parts.extend_from_slice(parts);
+    let inner = digest(md, &inner_parts)?;
+    digest(md, &[&opad, &inner])
 }
 
 /// The TLS 1.2 PRF (RFC 5246 §5): `P_hash(secret, label + seed)` cut to `out.len()` bytes.
 pub(crate) fn prf(
-    digest: MessageDigest,
+    md: &MdRef,
     secret: &[u8],
     label: &[u8],
     seed: &[u8],
     out: &mut [u8],
 ) -> Result<(), ErrorStack> {
     // A(1) = HMAC(secret, label + seed); A(i) = HMAC(secret, A(i-1)).
-    let mut a = hmac(digest, secret, &[label, seed])?;
+    let mut a = hmac(md, secret, &[label, seed])?;
     let mut filled = 0;
     while filled < out.len() {
-        let block = hmac(digest, secret, &[&a, label, seed])?;
+        let block = hmac(md, secret, &[&a, label, seed])?;
         let n = block.len().min(out.len() - filled);
         out[filled..filled + n].copy_from_slice(&block[..n]);
         filled += n;
-        a = hmac(digest, secret, &[&a])?;
+        a = hmac(md, secret, &[&a])?;
     }
     Ok(())
 }
@@ -148,12 +170,38 @@ pub(crate) enum OpenError {
     Authentication,
 }
 
+/// The cipher of one direction: AES-GCM through [`Gcm`] (no per-record EVP parameter
+/// look-ups), ChaCha20-Poly1305 through an EVP context.
+enum Engine {
+    Gcm(Gcm),
+    Evp(CipherCtx),
+}
+
+impl Engine {
+    fn new(suite: Suite, key: &[u8], encrypt: bool) -> Result<Engine, ErrorStack> {
+        match suite {
+            Suite::Aes128Gcm | Suite::Aes256Gcm => {
+                Gcm::new(key).map(Engine::Gcm).ok_or_else(ErrorStack::get)
+            }
+            Suite::ChaCha20Poly1305 => {
+                let mut c = CipherCtx::new()?;
+                if encrypt {
+                    c.encrypt_init(Some(suite.cipher()), Some(key), None)?;
+                } else {
+                    c.decrypt_init(Some(suite.cipher()), Some(key), None)?;
+                }
+                Ok(Engine::Evp(c))
+            }
+        }
+    }
+}
+
 /// One epoch's keys and cipher contexts for both directions.
 pub(crate) struct Protection {
     suite: Suite,
     epoch: u16,
-    seal: CipherCtx,
-    open: CipherCtx,
+    seal: Engine,
+    open: Engine,
     /// `*_write_IV` of this end (the first `fixed_iv_len` bytes are used).
     write_iv: [u8; 12],
     /// `*_write_IV` of the peer.
@@ -189,7 +237,7 @@ impl Protection {
         let mut block = vec![0u8; 2 * k + 2 * iv];
         let seed = [server_random, client_random].concat();
         prf(
-            suite.prf_digest(),
+            suite.prf_digest()?,
             master_secret,
             b"key expansion",
             &seed,
@@ -204,10 +252,8 @@ impl Protection {
         } else {
             (server_key, client_key, server_iv, client_iv)
         };
-        let mut seal = CipherCtx::new()?;
-        seal.encrypt_init(Some(suite.cipher()), Some(wk), None)?;
-        let mut open = CipherCtx::new()?;
-        open.decrypt_init(Some(suite.cipher()), Some(rk), None)?;
+        let seal = Engine::new(suite, wk, true)?;
+        let open = Engine::new(suite, rk, false)?;
         let mut write_iv = [0u8; 12];
         write_iv[..iv].copy_from_slice(wiv);
         let mut read_iv = [0u8; 12];
@@ -270,14 +316,22 @@ impl Protection {
         out.put_bytes(0, data.len() + TAG_LEN);
         let nonce = self.nonce(&self.write_iv, epoch_seq);
         let aad = aad(epoch_seq, content_type, data.len());
-        let sealed = (|| -> Result<(), ErrorStack> {
-            self.seal.encrypt_init(None, None, Some(&nonce))?;
-            self.seal.cipher_update(&aad, None)?;
-            let (payload, tag) = out[body..].split_at_mut(data.len());
-            self.seal.cipher_update(data, Some(payload))?;
-            self.seal.cipher_final(&mut [])?;
-            self.seal.tag(tag)
-        })();
+        let (payload, tag) = out[body..].split_at_mut(data.len());
+        let sealed = match &mut self.seal {
+            Engine::Gcm(g) => {
+                payload.copy_from_slice(data);
+                g.seal(&nonce, &aad, payload)
+                    .map(|t| tag.copy_from_slice(&t))
+                    .ok_or_else(ErrorStack::get)
+            }
+            Engine::Evp(c) => (|| -> Result<(), ErrorStack> {
+                c.encrypt_init(None, None, Some(&nonce))?;
+                c.cipher_update(&aad, None)?;
+                c.cipher_update(data, Some(payload))?;
+                c.cipher_final(&mut [])?;
+                c.tag(tag)
+            })(),
+        };
         if sealed.is_err() {
             // Nothing of the failed call may linger for the next record.
             let _ = ErrorStack::get();
@@ -307,20 +361,33 @@ impl Protection {
         }
         let (ciphertext, tag) = body[explicit..].split_at(body.len() - explicit - TAG_LEN);
         let aad = aad(epoch_seq, header.content_type, ciphertext.len());
-        let mut out = BytesMut::zeroed(ciphertext.len());
-        let opened = (|| -> Result<(), ErrorStack> {
-            self.open.decrypt_init(None, None, Some(&nonce))?;
-            self.open.cipher_update(&aad, None)?;
-            self.open.cipher_update(ciphertext, Some(&mut out))?;
-            self.open.set_tag(tag)?;
-            self.open.cipher_final(&mut [])?;
-            Ok(())
-        })();
-        if opened.is_err() {
-            let _ = ErrorStack::get();
-            return Err(OpenError::Authentication);
+        let opened = match &mut self.open {
+            Engine::Gcm(g) => {
+                let mut out = BytesMut::from(ciphertext);
+                let tag: &[u8; TAG_LEN] = tag.try_into().map_err(|_| OpenError::TooShort)?;
+                g.open(&nonce, &aad, &mut out, tag).then_some(out)
+            }
+            Engine::Evp(c) => {
+                let mut out = BytesMut::zeroed(ciphertext.len());
+                (|| -> Result<(), ErrorStack> {
+                    c.decrypt_init(None, None, Some(&nonce))?;
+                    c.cipher_update(&aad, None)?;
+                    c.cipher_update(ciphertext, Some(&mut out))?;
+                    c.set_tag(tag)?;
+                    c.cipher_final(&mut [])?;
+                    Ok(())
+                })()
+                .ok()
+                .map(|()| out)
+            }
+        };
+        match opened {
+            Some(out) => Ok(out.freeze()),
+            None => {
+                let _ = ErrorStack::get();
+                Err(OpenError::Authentication)
+            }
         }
-        Ok(out.freeze())
     }
 }
 

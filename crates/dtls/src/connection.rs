@@ -1499,7 +1499,7 @@ mod tests {
             .unwrap();
         let mut ours = [0u8; 77];
         crate::aead::prf(
-            openssl::hash::MessageDigest::sha256(),
+            crate::aead::fetched("SHA256").unwrap(),
             &master,
             b"EXTRACTOR-weft-test",
             &[cr, sr].concat(),

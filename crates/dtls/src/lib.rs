@@ -41,7 +41,8 @@
 //! - No datagram from the network makes the machine panic; malformed ones are dropped and
 //!   counted before OpenSSL sees them.
 //! - Keys are never logged; `Debug` of key types shows lengths only.
-//! - The only `unsafe` code is in the `ffi` module, each block with its `SAFETY` reason.
+//! - The only `unsafe` code is in the `ffi` and `gcm` modules, each block with its `SAFETY`
+//!   reason.
 
 #![warn(missing_docs)]
 #![deny(unsafe_code)]
@@ -51,6 +52,7 @@ mod cert;
 mod connection;
 mod error;
 mod ffi;
+mod gcm;
 pub mod record;
 mod srtp;
 
