@@ -62,7 +62,9 @@ struct Channel {
 pub struct Endpoint {
     sctp: Association,
     role: Role,
-    channels: BTreeMap<u16, Channel>,
+    /// Boxed: a B-tree node holds room for 11 values, and most connections have one or two
+    /// channels.
+    channels: BTreeMap<u16, Box<Channel>>,
     events: VecDeque<Event>,
     connected: bool,
     closed: bool,
@@ -153,7 +155,7 @@ impl Endpoint {
             partial: None,
         };
         self.sctp.set_priority(StreamId(id.0), init.priority);
-        self.channels.insert(id.0, ch);
+        self.channels.insert(id.0, Box::new(ch));
         if self.connected {
             self.announce(id);
         }
@@ -598,14 +600,14 @@ impl Endpoint {
                 info!("datachannel {id}: opened by the peer ({:?})", info.label);
                 self.channels.insert(
                     id.0,
-                    Channel {
+                    Box::new(Channel {
                         info,
                         awaiting_ack: false,
                         open_pending: false,
                         outgoing_reset: false,
                         incoming_reset: false,
                         partial: None,
-                    },
+                    }),
                 );
                 self.events.push_back(Event::Incoming(id));
                 self.events.push_back(Event::Open(id));

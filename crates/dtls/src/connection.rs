@@ -235,6 +235,33 @@ impl Context {
     }
 }
 
+/// What a [`Connection`] keeps of its [`Config`]: everything but the certificate and the
+/// SRTP profiles, which only set up the OpenSSL connection.
+#[derive(Debug, Clone)]
+struct Settings {
+    remote_fingerprints: Vec<Fingerprint>,
+    mtu: usize,
+    initial_rto: Duration,
+    max_rto: Duration,
+    handshake_timeout: Duration,
+    idle_release: Option<Duration>,
+    own_records: bool,
+}
+
+impl From<Config> for Settings {
+    fn from(c: Config) -> Self {
+        Settings {
+            remote_fingerprints: c.remote_fingerprints,
+            mtu: c.mtu,
+            initial_rto: c.initial_rto,
+            max_rto: c.max_rto,
+            handshake_timeout: c.handshake_timeout,
+            idle_release: c.idle_release,
+            own_records: c.own_records,
+        }
+    }
+}
+
 /// The smallest read buffer. A datagram's records fit in its length; a larger record (one
 /// OpenSSL buffered earlier) makes the buffer grow.
 const MIN_READ: usize = 1500;
@@ -281,7 +308,7 @@ pub struct Connection {
     /// The highest epoch-1 sequence number OpenSSL wrote (weft's records continue after it).
     written_epoch1: Option<u64>,
     role: Role,
-    config: Config,
+    config: Settings,
     state: State,
     /// When the handshake began: at creation for a client, at the first datagram for a server.
     started: Option<Instant>,
@@ -383,6 +410,9 @@ impl Connection {
             Role::Server => ssl.set_accept_state(),
         }
         let rto = config.initial_rto;
+        // The `SSL` holds the certificate and key from here; the connection keeps none, so
+        // they are freed with the `SSL` once the records are weft's (ADR 0008).
+        let config = Settings::from(config);
         let mut c = Connection {
             ssl: Some(ssl),
             own: None,

@@ -201,7 +201,11 @@ pub struct PeerConnection {
     role_fixed: bool,
     wall: SystemTime,
     start: Instant,
-    certificate: Certificate,
+    /// Until the DTLS connection takes it (it is the only user after that; the local
+    /// certificate report is kept as `certificate_stats`).
+    certificate: Option<Certificate>,
+    /// The local certificate's `RTCCertificateStats`, made once.
+    local_certificate_stats: Option<crate::stats::CertificateStats>,
     sctp: weft_sctp::Config,
     dtls: Option<Connection>,
     dtls_role: Option<DtlsRole>,
@@ -232,6 +236,22 @@ pub struct PeerConnection {
 }
 
 /// The colon-separated hex of a fingerprint, without the algorithm name.
+/// The `RTCCertificateStats` of a local certificate: its SHA-256 fingerprint and DER in base64.
+fn certificate_report(certificate: &Certificate) -> Option<crate::stats::CertificateStats> {
+    let fp = certificate.fingerprint(HashAlgorithm::Sha256).ok()?;
+    let b64 = certificate.certificate_pem().ok().map(|pem| {
+        String::from_utf8_lossy(&pem)
+            .lines()
+            .filter(|l| !l.starts_with("-----"))
+            .collect::<String>()
+    });
+    Some(crate::stats::CertificateStats {
+        fingerprint: hex_of(&fp),
+        fingerprint_algorithm: "sha-256",
+        base64_certificate: b64,
+    })
+}
+
 fn hex_of(fp: &weft_dtls::Fingerprint) -> String {
     let s = fp.to_string();
     match s.split_once(' ') {
@@ -312,7 +332,8 @@ impl PeerConnection {
             role_fixed: false,
             wall,
             start: now,
-            certificate: config.certificate,
+            local_certificate_stats: certificate_report(&config.certificate),
+            certificate: Some(config.certificate),
             sctp,
             dtls: None,
             dtls_role: None,
@@ -719,20 +740,7 @@ impl PeerConnection {
 
     fn certificate_stats(&self) -> Vec<crate::stats::CertificateStats> {
         use crate::stats::CertificateStats;
-        let mut out = Vec::new();
-        if let Ok(fp) = self.certificate.fingerprint(HashAlgorithm::Sha256) {
-            let b64 = self.certificate.certificate_pem().ok().map(|pem| {
-                String::from_utf8_lossy(&pem)
-                    .lines()
-                    .filter(|l| !l.starts_with("-----"))
-                    .collect::<String>()
-            });
-            out.push(CertificateStats {
-                fingerprint: hex_of(&fp),
-                fingerprint_algorithm: "sha-256",
-                base64_certificate: b64,
-            });
-        }
+        let mut out: Vec<CertificateStats> = self.local_certificate_stats.iter().cloned().collect();
         if let Some(fp) = &self.peer_fingerprint {
             out.push(CertificateStats {
                 fingerprint: fp.clone(),
@@ -969,7 +977,11 @@ impl PeerConnection {
             return;
         }
         let Some(role) = self.dtls_role else { return };
-        let mut cfg = weft_dtls::Config::new(self.certificate.clone());
+        // The DTLS connection is made once; the certificate goes to it.
+        let Some(certificate) = self.certificate.take() else {
+            return;
+        };
+        let mut cfg = weft_dtls::Config::new(certificate);
         cfg.remote_fingerprints = self.remote_fingerprints.clone();
         cfg.mtu = self.sctp.mtu + 37;
         // The first flight can beat the peer's ICE to a usable pair (Firefox drops it then);

@@ -57,6 +57,22 @@ struct Partial {
     charge: usize,
 }
 
+impl InStream {
+    /// Gives back the maps' nodes once they are empty: an emptied B-tree keeps its root node
+    /// (about 1 KiB here), which an idle stream would hold for good.
+    fn release_empty(&mut self) {
+        if self.partials.is_empty() {
+            self.partials = BTreeMap::new();
+        }
+        if self.complete.is_empty() {
+            self.complete = BTreeMap::new();
+        }
+        if self.unordered.is_empty() && self.unordered.capacity() > 0 {
+            self.unordered = HashMap::new();
+        }
+    }
+}
+
 impl Partial {
     fn insert(&mut self, idx: u64, c: &InChunk) -> bool {
         if self.first.is_some_and(|f| idx < f) || self.last.is_some_and(|l| idx > l) {
@@ -337,6 +353,7 @@ impl Receiver {
                 if let Some(p) = s.unordered.remove(&c.seq) {
                     let ppid = p.ppid;
                     let (data, charge) = p.assemble();
+                    s.release_empty();
                     self.push_ready(c.stream, ppid, true, data, charge);
                 }
             }
@@ -425,6 +442,7 @@ impl Receiver {
             self.messages += 1;
             self.ready.push_back(c);
         }
+        s.release_empty();
     }
 
     fn push_ready(

@@ -306,7 +306,9 @@ const CHANNEL_QUEUE: usize = 256;
 type Job = Box<dyn FnOnce(&mut Core, std::time::Instant) + Send>;
 
 /// A channel's own event queue, between the connection's task and its [`DataChannel`].
-type ChannelRx = mpsc::Receiver<ChannelEvent>;
+/// Events travel boxed: a tokio channel allocates room for 32 items up front, and an idle
+/// connection should not pay for 32 unboxed events per queue.
+type ChannelRx = mpsc::Receiver<Box<ChannelEvent>>;
 
 /// ICE servers, resolved: TURN and STUN servers for the agent, stream servers for the task.
 type Servers = (
@@ -332,7 +334,7 @@ enum Cmd {
 #[derive(Debug)]
 pub struct PeerConnection {
     commands: mpsc::Sender<Cmd>,
-    events: mpsc::Receiver<Event>,
+    events: mpsc::Receiver<Box<Event>>,
     local: Vec<SocketAddr>,
     config: RtcConfiguration,
 }
@@ -542,7 +544,7 @@ impl PeerConnection {
         let (commands, rx) = mpsc::channel(256);
         let (etx, events) = mpsc::channel(1024);
         for e in resolved.errors {
-            let _ = etx.try_send(e);
+            let _ = etx.try_send(Box::new(e));
         }
         info!("peer connection: host candidates on {local:?}");
         tokio::spawn(run(pc, config.channel_objects, sockets, streams, rx, etx));
@@ -562,14 +564,14 @@ impl PeerConnection {
     /// The next event; `None` once the connection is closed and every event was read.
     /// Together these form the connection's event stream.
     pub async fn next_event(&mut self) -> Option<Event> {
-        self.events.recv().await
+        self.events.recv().await.map(|e| *e)
     }
 
     /// The callback adapter: reads events and calls `callbacks` for each until the
     /// connection ends.
     pub async fn dispatch(&mut self, callbacks: &mut Callbacks) {
         while let Some(ev) = self.events.recv().await {
-            callbacks.call(ev);
+            callbacks.call(*ev);
         }
     }
 
@@ -1056,7 +1058,7 @@ impl DataChannel {
     /// The next event: `open`, `message`, `bufferedamountlow`, `closing`, `close`, `error`.
     /// `None` once the connection is gone and every event was read.
     pub async fn next_event(&mut self) -> Option<ChannelEvent> {
-        self.events.recv().await
+        self.events.recv().await.map(|e| *e)
     }
 
     /// `send` of binary data.
@@ -1162,7 +1164,7 @@ fn poll_any(
 /// Where an event goes: the connection's stream or a channel object's queue.
 enum Sink {
     Connection,
-    Channel(mpsc::Sender<ChannelEvent>),
+    Channel(mpsc::Sender<Box<ChannelEvent>>),
 }
 
 /// An event on its way.
@@ -1177,17 +1179,17 @@ enum Delivered {
     Gone(Sink),
 }
 
-fn deliver(events: &mpsc::Sender<Event>, to: &Sink, ev: Out) -> Delivered {
+fn deliver(events: &mpsc::Sender<Box<Event>>, to: &Sink, ev: Out) -> Delivered {
     use mpsc::error::TrySendError;
     match (to, ev) {
-        (Sink::Connection, Out::Connection(e)) => match events.try_send(e) {
+        (Sink::Connection, Out::Connection(e)) => match events.try_send(Box::new(e)) {
             Ok(()) => Delivered::Done,
-            Err(TrySendError::Full(e)) => Delivered::Full(Out::Connection(e)),
+            Err(TrySendError::Full(e)) => Delivered::Full(Out::Connection(*e)),
             Err(TrySendError::Closed(_)) => Delivered::Gone(Sink::Connection),
         },
-        (Sink::Channel(s), Out::Channel(e)) => match s.try_send(e) {
+        (Sink::Channel(s), Out::Channel(e)) => match s.try_send(Box::new(e)) {
             Ok(()) => Delivered::Done,
-            Err(TrySendError::Full(e)) => Delivered::Full(Out::Channel(e)),
+            Err(TrySendError::Full(e)) => Delivered::Full(Out::Channel(*e)),
             Err(TrySendError::Closed(_)) => Delivered::Gone(Sink::Channel(s.clone())),
         },
         // Not built: events are paired with their sink where they are made.
@@ -1200,7 +1202,7 @@ fn deliver(events: &mpsc::Sender<Event>, to: &Sink, ev: Out) -> Delivered {
 }
 
 /// Waits until the queue of `to` has room; false when its reader is gone.
-async fn wait_room(events: &mpsc::Sender<Event>, to: Option<&Sink>) -> bool {
+async fn wait_room(events: &mpsc::Sender<Box<Event>>, to: Option<&Sink>) -> bool {
     match to {
         Some(Sink::Connection) => events.reserve().await.is_ok(),
         Some(Sink::Channel(s)) => s.reserve().await.is_ok(),
@@ -1217,7 +1219,7 @@ async fn run(
     sockets: Vec<UdpSocket>,
     mut streams: Streams,
     mut commands: mpsc::Receiver<Cmd>,
-    events: mpsc::Sender<Event>,
+    events: mpsc::Sender<Box<Event>>,
 ) {
     let sockets: Vec<udp::Socket> = sockets
         .into_iter()
@@ -1242,7 +1244,7 @@ async fn run(
     let mut closing = false;
     let mut start = 0usize;
     let channel_objects = pc_channel_objects;
-    let mut sinks: HashMap<ChannelHandle, mpsc::Sender<ChannelEvent>> = HashMap::new();
+    let mut sinks: HashMap<ChannelHandle, mpsc::Sender<Box<ChannelEvent>>> = HashMap::new();
     let mut parked: HashMap<ChannelHandle, ChannelRx> = HashMap::new();
     let mut pending: Option<(Sink, Out)> = None;
     let mut due_now = 0;
