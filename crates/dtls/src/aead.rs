@@ -4,8 +4,9 @@
 //! session's master secret (the TLS 1.2 key expansion of RFC 5246 §6.3), frees its OpenSSL
 //! connection and protects application records here: AES-GCM (RFC 5288, with the DTLS
 //! sequence number as the explicit nonce, as OpenSSL and BoringSSL write it) and
-//! ChaCha20-Poly1305 (RFC 7905). The ciphers and HMAC are OpenSSL's, through one reusable
-//! `EVP_CIPHER_CTX` per direction.
+//! ChaCha20-Poly1305 (RFC 7905). The primitives are OpenSSL's: AES-GCM through `crate::gcm`,
+//! ChaCha20-Poly1305 through a reusable `EVP_CIPHER_CTX` per direction, the PRF's HMAC from
+//! its digests.
 
 use bytes::{BufMut, Bytes, BytesMut};
 use openssl::cipher::{Cipher, CipherRef};
