@@ -475,6 +475,7 @@ impl Connection {
         if self.state == State::AwaitingFingerprint {
             self.wake_buffers();
             self.verify_peer();
+            self.maybe_take_over();
         }
     }
 
@@ -1236,6 +1237,17 @@ mod tests {
         assert!(matches!(events[0], Event::KeyingMaterial(_)));
         assert!(matches!(events[1], Event::Connected { .. }));
         assert_eq!(events[2], Event::Data(Bytes::from_static(b"early")));
+        // The client's records are its own from the verification on, and still reach b.
+        assert!(a.owns_records());
+        a.send(b"late").unwrap();
+        while let Some(d) = a.poll_transmit() {
+            b.handle_input(now, d);
+        }
+        let got: Vec<Event> = std::iter::from_fn(|| b.poll_event()).collect();
+        assert!(
+            got.contains(&Event::Data(Bytes::from_static(b"late"))),
+            "{got:?}"
+        );
     }
 
     #[test]
