@@ -1149,6 +1149,17 @@ mod tests {
         (a, b)
     }
 
+    /// A client and a server past the handshake whose records stay with OpenSSL.
+    fn openssl_pair(now: Instant, wall: SystemTime) -> (Connection, Connection) {
+        let (mut acfg, mut bcfg) = trusting_pair(wall);
+        acfg.own_records = false;
+        bcfg.own_records = false;
+        let mut a = Connection::new(Role::Client, acfg, now, wall).unwrap();
+        let mut b = Connection::new(Role::Server, bcfg, now, wall).unwrap();
+        shuttle(&mut a, &mut b, now);
+        (a, b)
+    }
+
     fn closed(c: &mut Connection) -> Option<CloseReason> {
         std::iter::from_fn(|| c.poll_event()).find_map(|e| match e {
             Event::Closed { reason } => Some(reason),
@@ -1346,12 +1357,7 @@ mod tests {
     #[test]
     fn idle_connections_free_their_record_buffers_and_get_them_back() {
         let (now, wall) = (Instant::now(), SystemTime::now());
-        let (mut acfg, mut bcfg) = trusting_pair(wall);
-        acfg.own_records = false;
-        bcfg.own_records = false;
-        let mut a = Connection::new(Role::Client, acfg, now, wall).unwrap();
-        let mut b = Connection::new(Role::Server, bcfg, now, wall).unwrap();
-        shuttle(&mut a, &mut b, now);
+        let (mut a, mut b) = openssl_pair(now, wall);
         while a.poll_event().is_some() || b.poll_event().is_some() {}
         let second = Duration::from_secs(1);
         // Armed by the handshake; busy then, so the first check only re-arms.
@@ -1523,12 +1529,7 @@ mod tests {
     #[test]
     fn the_prf_agrees_with_openssls_exporter() {
         let (now, wall) = (Instant::now(), SystemTime::now());
-        let (mut acfg, mut bcfg) = trusting_pair(wall);
-        acfg.own_records = false;
-        bcfg.own_records = false;
-        let mut a = Connection::new(Role::Client, acfg, now, wall).unwrap();
-        let mut b = Connection::new(Role::Server, bcfg, now, wall).unwrap();
-        shuttle(&mut a, &mut b, now);
+        let (a, _b) = openssl_pair(now, wall);
         let ssl = a.ssl.as_ref().unwrap();
         let mut master = [0u8; 48];
         let n = ssl.session().unwrap().master_key(&mut master);

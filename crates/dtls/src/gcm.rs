@@ -61,6 +61,33 @@ unsafe extern "C" {
 /// Counter blocks encrypted per ECB call inside the stream callback (1 KiB on the stack).
 const STREAM_BLOCKS: usize = 64;
 
+/// `output = E_K(input)` block by block (whole blocks, `output` as long as `input`); false if
+/// OpenSSL failed.
+///
+/// # Safety
+/// `key` is a keyed AES-ECB `EVP_CIPHER_CTX` without padding.
+unsafe fn ecb(key: *const c_void, input: &[u8], output: &mut [u8]) -> bool {
+    let Ok(len) = c_int::try_from(input.len()) else {
+        return false;
+    };
+    if output.len() != input.len() {
+        return false;
+    }
+    let mut outl: c_int = 0;
+    // SAFETY: the keyed ECB context (the caller's contract); `len` bytes from `input` into the
+    // distinct `output` of the same length.
+    let ok = unsafe {
+        sys::EVP_EncryptUpdate(
+            key as *mut sys::EVP_CIPHER_CTX,
+            output.as_mut_ptr(),
+            &mut outl,
+            input.as_ptr(),
+            len,
+        )
+    };
+    ok == 1 && outl == len
+}
+
 /// `block128_f`: `out = E_K(in)` with the ECB context `key`.
 ///
 /// # Safety
@@ -70,20 +97,9 @@ unsafe extern "C" fn block(inp: *const c_uchar, out: *mut c_uchar, key: *const c
     // SAFETY: 16 readable bytes, copied first since `out` may alias `inp`.
     let input = unsafe { ptr::read_unaligned(inp.cast::<[u8; 16]>()) };
     let mut output = [0u8; 16];
-    let mut outl: c_int = 0;
-    // SAFETY: `key` is the keyed ECB context (this function's contract); one whole block
-    // in, one out, between distinct stack buffers.
-    let ok = unsafe {
-        sys::EVP_EncryptUpdate(
-            key as *mut sys::EVP_CIPHER_CTX,
-            output.as_mut_ptr(),
-            &mut outl,
-            input.as_ptr(),
-            16,
-        )
-    };
-    if ok != 1 || outl != 16 {
-        // A keyed AES-ECB update of one block does not fail; should it, the output is
+    // SAFETY: `key` is the keyed ECB context (this function's contract).
+    if !unsafe { ecb(key, &input, &mut output) } {
+        // A keyed AES-ECB update of whole blocks does not fail; should it, the output is
         // zeros, and the tag of the record (checked by the peer) is wrong, never a panic.
         output = [0u8; 16];
     }
@@ -122,19 +138,8 @@ unsafe extern "C" fn stream(
             b[12..].copy_from_slice(&ctr.to_be_bytes());
             ctr = ctr.wrapping_add(1);
         }
-        let mut outl: c_int = 0;
-        // SAFETY: the keyed ECB context; `len` (at most 1 KiB, whole blocks) bytes between
-        // two distinct stack buffers of that size.
-        let ok = unsafe {
-            sys::EVP_EncryptUpdate(
-                key as *mut sys::EVP_CIPHER_CTX,
-                keystream.as_mut_ptr(),
-                &mut outl,
-                counters.as_ptr(),
-                len as c_int,
-            )
-        };
-        if ok != 1 || outl != len as c_int {
+        // SAFETY: `key` is the keyed ECB context (this function's contract).
+        if !unsafe { ecb(key, &counters[..len], &mut keystream[..len]) } {
             // As in `block`: a wrong tag, never a panic.
             keystream[..len].fill(0);
         }
