@@ -4,16 +4,16 @@
 //! DNAT of every inbound datagram to the host (endpoint-independent mapping and filtering),
 //! `restricted` is plain MASQUERADE (endpoint-independent mapping while ports are free,
 //! address-and-port-dependent filtering), `symmetric` is `MASQUERADE --random-fully` (a new
-//! random port per destination). Runs: full-cone on both sides (direct path expected),
-//! restricted behind full-cone (direct), full-cone with `iceTransportPolicy: relay` (relayed
-//! on both sides), symmetric on both sides (a relay expected), and both peers on the public
-//! network with their host addresses behind mDNS `.local` names (host to host expected,
-//! names resolved over multicast DNS), and an offerer whose host drops every UDP datagram
-//! against an answerer on the public network (an ICE-TCP pair expected).
-//!
-//! Two restricted NATs do not meet directly here: the first check to arrive at a NAT leaves
-//! a conntrack entry that makes the NAT's own host's later mapping towards that peer take
-//! another port (a conntrack clash), so neither side's checks get in. That pair is left out.
+//! random port per destination). Restricted and symmetric NATs drop unsolicited datagrams
+//! before conntrack keeps an entry for them, as a home router does (an entry for a datagram
+//! answered with ICMP would make the NAT's later mapping towards that peer take another port).
+//! Runs: full-cone on both sides (direct path expected), restricted on both sides (direct:
+//! each side's checks open its NAT for the other's), restricted behind full-cone (direct),
+//! full-cone with `iceTransportPolicy: relay` (relayed on both sides), symmetric on both
+//! sides (a relay expected), and both peers on the public network with their host addresses
+//! behind mDNS `.local` names (host to host expected, names resolved over multicast DNS), and
+//! an offerer whose host drops every UDP datagram against an answerer on the public network
+//! (an ICE-TCP pair expected).
 //!
 //! ```text
 //!   ha 10.1.0.2 ── 10.1.0.1 ra 198.51.100.2 ── 198.51.100.1 pub 203.0.113.1 ── 203.0.113.2 rb 10.2.0.1 ── 10.2.0.2 hb
@@ -103,6 +103,13 @@ impl Net {
                 r,
                 &format!("iptables -t nat -A POSTROUTING -o {p}{up} -j MASQUERADE{random}"),
             )?;
+            // Unsolicited datagrams end at the NAT without a trace: dropped before conntrack
+            // confirms an entry for them, as a home router's NAT does. (Answered with ICMP
+            // instead, their entry would make this host's own later mapping towards that
+            // peer take another port: a conntrack clash that no real NAT has.)
+            if kind != Nat::FullCone {
+                net.ip(r, &format!("iptables -A INPUT -i {p}{up} -p udp -j DROP"))?;
+            }
             if kind == Nat::FullCone {
                 net.ip(
                     r,
@@ -279,7 +286,7 @@ fn call(net: &Net, bin: &str, run: Run) -> Result<(Outcome, Outcome)> {
     Ok((oa, ob))
 }
 
-/// Builds, runs the three NAT scenarios and returns a one-line summary.
+/// Builds the namespaces for each scenario, runs it and returns a one-line summary.
 pub fn netns() -> Result<String> {
     let ci = std::env::var_os("CI").is_some();
     let have = |p: &str| {
@@ -330,6 +337,7 @@ pub fn netns() -> Result<String> {
     };
     for (name, kinds, setup, want_relay) in [
         ("full-cone NATs", [FullCone, FullCone], natted, false),
+        ("restricted NATs", [Restricted, Restricted], natted, false),
         (
             "restricted NAT behind full-cone",
             [Restricted, FullCone],
