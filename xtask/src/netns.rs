@@ -103,13 +103,6 @@ impl Net {
                 r,
                 &format!("iptables -t nat -A POSTROUTING -o {p}{up} -j MASQUERADE{random}"),
             )?;
-            // Unsolicited datagrams end at the NAT without a trace: dropped before conntrack
-            // confirms an entry for them, as a home router's NAT does. (Answered with ICMP
-            // instead, their entry would make this host's own later mapping towards that
-            // peer take another port: a conntrack clash that no real NAT has.)
-            if kind != Nat::FullCone {
-                net.ip(r, &format!("iptables -A INPUT -i {p}{up} -p udp -j DROP"))?;
-            }
             if kind == Nat::FullCone {
                 net.ip(
                     r,
@@ -117,6 +110,12 @@ impl Net {
                         "iptables -t nat -A PREROUTING -i {p}{up} -p udp -j DNAT --to-destination {host}"
                     ),
                 )?;
+            } else {
+                // Unsolicited datagrams end at the NAT without a trace: dropped before
+                // conntrack confirms an entry for them, as a home router's NAT does. (Answered
+                // with ICMP instead, their entry would make this host's own later mapping
+                // towards that peer take another port: a conntrack clash no real NAT has.)
+                net.ip(r, &format!("iptables -A INPUT -i {p}{up} -p udp -j DROP"))?;
             }
         }
         net.ip("pub", "sysctl -qw net.ipv4.ip_forward=1")?;
